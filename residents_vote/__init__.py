@@ -1,0 +1,55 @@
+"""residents_vote: consent votes for old residential community renovation."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, request
+
+from . import config
+from .extensions import Database, babel, csrf, limiter, login_manager
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    root = config.ROOT
+    app = Flask(
+        __name__,
+        instance_path=str(root / "instance"),
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+    )
+    instance = Path(app.instance_path)
+    given_secret = bool(test_config and test_config.get("SECRET_KEY"))
+    app.config.update(config.from_environment(instance, with_secret=not given_secret))
+    if test_config:
+        app.config.update(test_config)
+    config.check_production(app.config)
+
+    Database(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+
+    from .blueprints import register_blueprints
+    from .cli import register_cli
+    from .web import register_web
+
+    register_web(app)
+    register_blueprints(app)
+    register_cli(app)
+    _quiet_token_logs()
+    return app
+
+
+def _select_locale() -> str:
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    return lang if lang in ("zh_CN", "en") else "zh_CN"
+
+
+def _quiet_token_logs() -> None:
+    """Keep ballot tokens out of the development server's access log."""
+    from .web import TokenMaskingFilter
+
+    logging.getLogger("werkzeug").addFilter(TokenMaskingFilter())

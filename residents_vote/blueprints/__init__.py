@@ -1,0 +1,14 @@
+"""One blueprint per audience: residents (ballot), the public, staff, admins, committee."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from ..web import check_blueprints
+    from . import admin, auth, ballot, committee, public, staff
+
+    for module in (auth, staff, admin, committee, ballot, public):
+        app.register_blueprint(module.bp)
+    check_blueprints(app)

@@ -1,0 +1,66 @@
+"""Login and logout for staff, committee members and admins."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import extensions
+from ..extensions import limiter
+from ..services import audit, users
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=200)])
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths: never send a user to another origin after login."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    if "\\" in target:
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10/minute;50/hour", methods=["POST"], deduct_when=lambda r: g.get("login_failed"))
+def login():
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        db = extensions.session()
+        user = users.authenticate(db, form.username.data, form.password.data)
+        if user is not None:
+            session.clear()  # a fresh session identifier at login
+            login_user(user)
+            target = _safe_next(request.args.get("next")) or url_for("index")
+            return redirect(target, code=303)
+        g.login_failed = True
+        audit.record(db, "login.failed", actor=form.username.data[:64] or "?", subject="login")
+        db.commit()
+        error = _("Wrong username or password.")
+    elif request.method == "POST":
+        g.login_failed = True
+        error = _("Please enter your username and password.")
+    return render_template("auth/login.html", form=form, error=error)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"), code=303)

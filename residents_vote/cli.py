@@ -1,0 +1,195 @@
+"""Command line (CONTRACT.md "Command line").
+
+Every command prints its result on stdout and exits 0, or prints one line per problem
+on stderr and exits 1 having written nothing: each command runs in one transaction.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from . import db as dbmod
+from .extensions import database
+from .services import audit, communities, households, users
+from .services.errors import Problems, ServiceError
+
+
+class Command(click.Command):
+    """Bad usage is bad input: exit 1, not click's 2 (CONTRACT.md)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = 1
+            raise
+
+
+class Group(AppGroup):
+    command_class = Command
+
+
+def fail(*lines: str) -> None:
+    for line in lines:
+        click.echo(line, err=True)
+    sys.exit(1)
+
+
+def guarded(fn: Callable) -> Callable:
+    """Turn service refusals into stderr lines and exit 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Problems as exc:
+            fail(*exc.problems)
+        except ServiceError as exc:
+            fail(str(exc))
+        except OSError as exc:
+            fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+
+    return wrapper
+
+
+def write():
+    """A write transaction (BEGIN IMMEDIATE on SQLite) committed when the block succeeds."""
+    return dbmod.write_session(database().factory)
+
+
+def read():
+    return database().factory()
+
+
+db_cli = Group("db", help="Database migrations.")
+community_cli = Group("community", help="Communities.")
+user_cli = Group("user", help="User accounts.")
+households_cli = Group("households", help="The household register.")
+audit_cli = Group("audit", help="The audit log.")
+
+
+def alembic_config(app: Flask):
+    from alembic.config import Config
+
+    root = Path(app.root_path).parent
+    cfg = Config(str(root / "alembic.ini"))
+    cfg.set_main_option("script_location", str(root / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", app.config["DATABASE_URL"].replace("%", "%%"))
+    cfg.attributes["configure_logging"] = False
+    return cfg
+
+
+def upgrade_database(app: Flask) -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(app), "head")
+
+
+@db_cli.command("upgrade")
+@guarded
+def db_upgrade() -> None:
+    """Apply all Alembic migrations."""
+    upgrade_database(current_app)
+    click.echo("database is at the latest revision")
+
+
+@community_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--signatory", default="owner-committee")
+@click.option("--signing-members", type=int)
+@click.option("--signoff-required", type=int)
+@click.option("--office", default="", help="Where paper ballots are handed in.")
+@click.option("--contact", default="")
+@guarded
+def community_create(slug, name, signatory, signing_members, signoff_required, office, contact):
+    """Create a community."""
+    with write() as s:
+        c = communities.create_community(
+            s,
+            slug,
+            name,
+            signatory=signatory,
+            signing_members=signing_members,
+            signoff_required=signoff_required,
+            office=office,
+            contact=contact,
+        )
+        click.echo(f"created community {c.slug} ({c.name})")
+
+
+@user_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True)
+@click.option("--community", "slugs", multiple=True)
+@click.option("--full-name", default="")
+@guarded
+def user_create(username, role, slugs, full_name):
+    """Create a user; the password is read from stdin (one line) or prompted."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = (sys.stdin.readline() if sys.stdin else "").rstrip("\r\n")
+    with write() as s:
+        user = users.create_user(s, username, password, role, list(slugs), full_name=full_name)
+        click.echo(f"created {user.role} {user.username}")
+
+
+@households_cli.command("import")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--dry-run", is_flag=True)
+@click.option("--remove-missing", is_flag=True)
+@guarded
+def households_import(slug, file, dry_run, remove_missing):
+    """Import a register file (CSV or XLSX), all or nothing."""
+    data = Path(file).read_bytes()
+    with write() as s:
+        community = communities.get_by_slug(s, slug)
+        rows = households.parse_file(file, data)
+        report = households.import_rows(
+            s, community, rows, dry_run=dry_run, remove_missing=remove_missing
+        )
+        click.echo(report.line())
+
+
+@households_cli.command("export")
+@click.argument("slug")
+@click.argument("file", type=click.Path(dir_okay=False))
+@guarded
+def households_export(slug, file):
+    """Export the register as CSV (UTF-8 with BOM) or XLSX, by suffix."""
+    with read() as s:
+        community = communities.get_by_slug(s, slug)
+        data = households.export(s, community, file)
+    Path(file).write_bytes(data)
+    click.echo(f"wrote {file}")
+
+
+@audit_cli.command("verify")
+@guarded
+def audit_verify():
+    """Check the audit log's hash chains."""
+    with read() as s:
+        result = audit.verify(s)
+    if not result.ok:
+        fail(result.problem)
+    click.echo(f"audit log intact: {result.events} events")
+
+
+def register_cli(app: Flask) -> None:
+    from .demo import demo_command
+
+    for group in (db_cli, community_cli, user_cli, households_cli, audit_cli):
+        app.cli.add_command(group)
+    app.cli.add_command(demo_command)
+    from . import cli_votes
+
+    cli_votes.register(app)

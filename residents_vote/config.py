@@ -1,0 +1,61 @@
+"""Configuration read from the environment (CONTRACT.md "Configuration")."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _secret_key(instance: Path) -> str:
+    """Generate a key once per install, so two installs never share one."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+WEAK_SECRETS = frozenset({"dev", "secret", "changeme", "change-me", "test", "development"})
+
+
+def from_environment(instance: Path, *, with_secret: bool = True) -> dict:
+    env = os.environ
+    default_db = f"sqlite:///{instance / 'residents_vote.sqlite3'}"
+    secret = (env.get("SECRET_KEY") or _secret_key(instance)) if with_secret else ""
+    return {
+        "DATABASE_URL": env.get("DATABASE_URL") or default_db,
+        "SECRET_KEY": secret,
+        "BASE_URL": (env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        "TIMEZONE": env.get("TIMEZONE") or "Asia/Shanghai",
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") not in ("0", "false", "no"),
+        "HOLIDAYS": [d for d in (env.get("HOLIDAYS") or "").split(",") if d.strip()],
+        "PASSWORD_HASH": env.get("PASSWORD_HASH") or "scrypt",
+        "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "LANGUAGES": ["zh_CN", "en"],
+    }
+
+
+def check_production(cfg: dict) -> None:
+    """Refuse to serve with a guessable signing key: sessions and CSRF tokens would be forgeable."""
+    if cfg.get("TESTING"):
+        return
+    key = cfg.get("SECRET_KEY") or ""
+    if key.lower() in WEAK_SECRETS or len(key) < 16:
+        raise RuntimeError(
+            "SECRET_KEY is missing or too weak: unset it to use the generated "
+            "instance/secret_key, or give at least 16 random characters"
+        )

@@ -1,0 +1,64 @@
+"""Flask extensions, created unbound and attached in create_app (init_app pattern)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_wtf import CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import db as dbmod
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Database:
+    """Holds the engine and session factory of one app; one session per request."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        self.engine = dbmod.make_engine(app.config["DATABASE_URL"])
+        self.factory: sessionmaker[Session] = dbmod.make_session_factory(self.engine)
+        app.extensions["rv_db"] = self
+
+        @app.before_request
+        def _write_intent() -> None:
+            # A state-changing request opens its transaction with BEGIN IMMEDIATE.
+            if request.method in WRITE_METHODS:
+                g._rv_write_token = dbmod.set_write_intent(True)
+
+        @app.teardown_appcontext
+        def _close(exc: BaseException | None) -> None:
+            session = g.pop("_rv_session", None)
+            if session is not None:
+                if exc is not None:
+                    session.rollback()
+                session.close()
+            token = g.pop("_rv_write_token", None)
+            if token is not None:
+                try:
+                    dbmod.reset_write_intent(token)
+                except ValueError:  # torn down in another context: just clear it
+                    dbmod.set_write_intent(False)
+
+
+def database() -> Database:
+    return current_app.extensions["rv_db"]
+
+
+def session() -> Session:
+    """The session of the current request or command."""
+    if "_rv_session" not in g:
+        g._rv_session = database().factory()
+    return g._rv_session

@@ -1,0 +1,60 @@
+"""Translated labels for stored codes (status, stage, role, ...), used by pages and PDFs."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+STATUS = {
+    "draft": _l("Draft"),
+    "voting": _l("Voting"),
+    "publicity": _l("Result posted (objection period)"),
+    "final": _l("Final"),
+    "confirmed": _l("Confirmed"),
+    "filed": _l("Filed"),
+    "cancelled": _l("Cancelled"),
+}
+STAGE = {
+    "application": _l("Renovation application"),
+    "design": _l("Renovation design plan"),
+    "other": _l("Other matter"),
+}
+ROLE = {"admin": _l("Administrator"), "staff": _l("Community staff"), "committee": _l("Committee member")}
+SIGNATORY = {
+    "owner-committee": _l("Owner committee"),
+    "self-governance": _l("Residents' self-governance group"),
+    "neighborhood-committee": _l("Neighborhood committee"),
+}
+ANSWER = {"agree": _l("Agree"), "oppose": _l("Oppose"), "abstain": _l("Abstain"), "invalid": _l("Invalid")}
+CHANNEL = {"online": _l("Online"), "paper": _l("Paper"), "proxy": _l("Proxy")}
+RULE = {
+    "seed": _l("Double two-thirds: owners holding at least 2/3 of the total exclusive area and at least 2/3 of all households agree"),
+    "civil-major": _l("Civil Code art. 278 (major matters): at least 2/3 of area and owners take part; at least 3/4 of the participating area and owners agree"),
+    "civil-ordinary": _l("Civil Code art. 278 (ordinary matters): at least 2/3 of area and owners take part; more than half of the participating area and owners agree"),
+}
+HEADCOUNT = {"household": _l("households"), "owner": _l("owners")}
+
+
+def _label(table: dict):
+    def lookup(code: str) -> str:
+        value = table.get(code)
+        return str(value) if value is not None else code
+
+    return lookup
+
+
+status_label = _label(STATUS)
+stage_label = _label(STAGE)
+role_label = _label(ROLE)
+signatory_label = _label(SIGNATORY)
+answer_label = _label(ANSWER)
+channel_label = _label(CHANNEL)
+rule_label = _label(RULE)
+headcount_label = _label(HEADCOUNT)
+
+TEMPLATE_GLOBALS = {
+    name: globals()[name]
+    for name in (
+        "status_label", "stage_label", "role_label", "signatory_label", "answer_label",
+        "channel_label", "rule_label", "headcount_label",
+    )
+}

@@ -1,0 +1,418 @@
+"""The data model of the whole product (SQLAlchemy 2, typed).
+
+Rules that must never break are database constraints, not just code: one vote per
+household per proposal, one live ballot per household per proposal, a unique household
+code per community, positive areas, one audit sequence number per chain.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+SIGNATORIES = ("owner-committee", "self-governance", "neighborhood-committee")
+ROLES = ("admin", "staff", "committee")
+STAGES = ("application", "design", "other")
+STATUSES = ("draft", "voting", "publicity", "final", "confirmed", "filed", "cancelled")
+RULE_IDS = ("seed", "civil-major", "civil-ordinary")
+HEADCOUNTS = ("household", "owner")
+VERIFY_MODES = ("none", "phone4")
+BALLOT_STATUSES = ("live", "revoked", "used")
+CHANNELS = ("online", "paper", "proxy")
+ANSWERS = ("agree", "oppose", "abstain", "invalid")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Community(Base):
+    __tablename__ = "community"
+    __table_args__ = (
+        CheckConstraint(_in("signatory", SIGNATORIES), name="signatory"),
+        CheckConstraint("signing_members IS NULL OR signing_members > 0", name="members"),
+        CheckConstraint("signoff_required IS NULL OR signoff_required > 0", name="required"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    signatory: Mapped[str] = mapped_column(String(32), default="owner-committee")
+    signing_members: Mapped[int | None] = mapped_column(Integer)
+    signoff_required: Mapped[int | None] = mapped_column(Integer)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    office: Mapped[str] = mapped_column(String(300), default="")  # where paper ballots go
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    personal_data_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    households: Mapped[list[Household]] = relationship(back_populates="community")
+    proposals: Mapped[list[Proposal]] = relationship(back_populates="community")
+
+
+class Household(Base):
+    __tablename__ = "household"
+    __table_args__ = (
+        UniqueConstraint("community_id", "code"),
+        CheckConstraint("area > 0", name="area_positive"),
+        Index("ix_household_community_building", "community_id", "building", "unit", "room"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    building: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    room: Mapped[str] = mapped_column(String(32))
+    code: Mapped[str] = mapped_column(String(100))
+    area: Mapped[int] = mapped_column(Integer)  # hundredths of a square metre
+    owner_name: Mapped[str] = mapped_column(String(200), default="")
+    owner_key: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    community: Mapped[Community] = relationship(back_populates="households")
+
+
+class User(Base):
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    communities: Mapped[list[Community]] = relationship(secondary="user_community")
+
+
+class UserCommunity(Base):
+    __tablename__ = "user_community"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), primary_key=True)
+
+
+class Proposal(Base):
+    __tablename__ = "proposal"
+    __table_args__ = (
+        CheckConstraint(_in("stage", STAGES), name="stage"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(_in("rule", RULE_IDS), name="rule"),
+        CheckConstraint(_in("headcount", HEADCOUNTS), name="headcount"),
+        CheckConstraint(_in("verify", VERIFY_MODES), name="verify"),
+        CheckConstraint("objection_days >= 0", name="objection_days"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    rule: Mapped[str] = mapped_column(String(32), default="seed")
+    headcount: Mapped[str] = mapped_column(String(16), default="household")
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    scope: Mapped[str] = mapped_column(Text, default="")  # comma-separated buildings; "" = all
+    verify: Mapped[str] = mapped_column(String(16), default="none")
+    starts_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closes_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    objection_days: Mapped[int] = mapped_column(Integer, default=7)
+    opened_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    objection_ends_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finalized_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    filed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    notice_revision: Mapped[int] = mapped_column(Integer, default=0)
+    result_revision: Mapped[int] = mapped_column(Integer, default=0)
+    # Totals of the electorate frozen at opening (CONTRACT "electorate").
+    frozen_households: Mapped[int | None] = mapped_column(Integer)
+    frozen_owners: Mapped[int | None] = mapped_column(Integer)
+    frozen_area: Mapped[int | None] = mapped_column(Integer)
+    budget_note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    community: Mapped[Community] = relationship(back_populates="proposals")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="proposal", order_by="Question.number", cascade="all, delete-orphan"
+    )
+    plan_items: Mapped[list[PlanItem]] = relationship(
+        back_populates="proposal", order_by="PlanItem.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def scope_buildings(self) -> list[str]:
+        return [b for b in self.scope.split(",") if b]
+
+
+class Question(Base):
+    __tablename__ = "question"
+    __table_args__ = (UniqueConstraint("proposal_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="questions")
+
+
+class PlanItem(Base):
+    """A line of a design plan's budget, from the Liuzhou catalog (DOMAIN.md section 7)."""
+
+    __tablename__ = "plan_item"
+    __table_args__ = (CheckConstraint("budget >= 0", name="budget"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    catalog_id: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    budget: Mapped[int] = mapped_column(Integer)  # fen (hundredths of a yuan)
+    resident_paid: Mapped[int] = mapped_column(Integer, default=0)  # fen paid by residents outright
+
+    proposal: Mapped[Proposal] = relationship(back_populates="plan_items")
+
+
+class ElectorateEntry(Base):
+    """A household as it stood when the proposal opened; never changed afterwards."""
+
+    __tablename__ = "electorate_entry"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "household_id"),
+        UniqueConstraint("proposal_id", "code"),
+        CheckConstraint("area > 0", name="area_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    code: Mapped[str] = mapped_column(String(100))
+    building: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(32), default="")
+    room: Mapped[str] = mapped_column(String(32))
+    area: Mapped[int] = mapped_column(Integer)
+    owner_key: Mapped[str] = mapped_column(String(100))
+
+
+class Ballot(Base):
+    __tablename__ = "ballot"
+    __table_args__ = (
+        CheckConstraint(_in("status", BALLOT_STATUSES), name="status"),
+        UniqueConstraint("proposal_id", "serial"),
+        Index(
+            "uq_ballot_one_live",
+            "proposal_id",
+            "household_id",
+            unique=True,
+            sqlite_where=text("status != 'revoked'"),
+            postgresql_where=text("status != 'revoked'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    serial: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="live")
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Vote(Base):
+    __tablename__ = "vote"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "household_id"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"))
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    proxy_name: Mapped[str] = mapped_column(String(100), default="")
+    receipt_code: Mapped[str] = mapped_column(String(32), unique=True)
+    cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    corrected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    answers: Mapped[list[VoteAnswer]] = relationship(
+        back_populates="vote", cascade="all, delete-orphan", order_by="VoteAnswer.question_number"
+    )
+
+
+class VoteAnswer(Base):
+    __tablename__ = "vote_answer"
+    __table_args__ = (CheckConstraint(_in("answer", ANSWERS), name="answer"),)
+
+    vote_id: Mapped[int] = mapped_column(ForeignKey("vote.id"), primary_key=True)
+    question_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    answer: Mapped[str] = mapped_column(String(16))
+
+    vote: Mapped[Vote] = relationship(back_populates="answers")
+
+
+class ResultRevision(Base):
+    """A published tally (preliminary or corrected), kept verbatim as it was posted."""
+
+    __tablename__ = "result_revision"
+    __table_args__ = (UniqueConstraint("proposal_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    tally_json: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class NoticePosting(Base):
+    """Evidence that a notice was physically posted: where, when, photo."""
+
+    __tablename__ = "notice_posting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))  # notice | results | final
+    place: Mapped[str] = mapped_column(String(300))
+    posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attachment(Base):
+    """Files kept as evidence or shown to voters: plan PDF, ballot scans, proxy forms, photos."""
+
+    __tablename__ = "attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposal.id"), index=True)
+    vote_id: Mapped[int | None] = mapped_column(ForeignKey("vote.id"))
+    posting_id: Mapped[int | None] = mapped_column(ForeignKey("notice_posting.id"))
+    kind: Mapped[str] = mapped_column(String(32))  # plan | ballot_scan | proxy_auth | notice_photo
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Objection(Base):
+    __tablename__ = "objection"
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'accepted', 'rejected')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    household_code: Mapped[str] = mapped_column(String(100), default="")
+    contact: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16), default="online")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Signature(Base):
+    __tablename__ = "signature"
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "user_id"),
+        CheckConstraint("decision IN ('sign', 'decline')", name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    decision: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    role: Mapped[str] = mapped_column(String(16))
+    signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditHead(Base):
+    """The head of one audit chain, row-locked while an event is appended."""
+
+    __tablename__ = "audit_head"
+
+    chain: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained. No code path updates or deletes these rows."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("community.id"), index=True)
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposal.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200), default="")
+    data: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,78 @@
+"""Communities and who may see them."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import SIGNATORIES, Community
+from . import audit
+from .errors import N_, Conflict, Invalid, NotFound
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def create_community(
+    session: Session,
+    slug: str,
+    name: str,
+    *,
+    signatory: str = "owner-committee",
+    signing_members: int | None = None,
+    signoff_required: int | None = None,
+    address: str = "",
+    office: str = "",
+    contact: str = "",
+    actor: str = "cli",
+) -> Community:
+    problems = []
+    if not SLUG.match(slug):
+        problems.append(N_("Slug must be lowercase letters, digits, '-' or '_' (max 64)"))
+    if not name.strip() or len(name) > 200:
+        problems.append(N_("Name must be 1 to 200 characters"))
+    if signatory not in SIGNATORIES:
+        problems.append(N_("Unknown signatory"))
+    if signing_members is not None and signing_members < 1:
+        problems.append(N_("The signing body needs at least one member"))
+    if signoff_required is not None and signoff_required < 1:
+        problems.append(N_("At least one signature must be required"))
+    if (
+        signing_members is not None
+        and signoff_required is not None
+        and signoff_required > signing_members
+    ):
+        problems.append(N_("More signatures required than members"))
+    if problems:
+        raise Invalid(problems[0])
+    if session.scalar(select(Community.id).where(Community.slug == slug)) is not None:
+        raise Conflict(N_("Community %(slug)s already exists"), slug=slug)
+    community = Community(
+        slug=slug,
+        name=name.strip(),
+        signatory=signatory,
+        signing_members=signing_members,
+        signoff_required=signoff_required,
+        address=address,
+        office=office,
+        contact=contact,
+    )
+    session.add(community)
+    session.flush()
+    audit.record(
+        session,
+        "community.create",
+        actor=actor,
+        community_id=community.id,
+        subject=slug,
+        data={"signatory": signatory, "members": signing_members, "required": signoff_required},
+    )
+    return community
+
+
+def get_by_slug(session: Session, slug: str) -> Community:
+    community = session.scalar(select(Community).where(Community.slug == slug))
+    if community is None:
+        raise NotFound(N_("Unknown community %(slug)s"), slug=slug)
+    return community

@@ -1,0 +1,188 @@
+"""Cross-cutting web concerns: access rules, security headers, errors, template helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
+
+from . import labels
+from .domain.tally import format_area
+from .extensions import login_manager, session
+from .models import User
+from .services.errors import Problems, ServiceError
+
+TOKEN_IN_PATH = re.compile(r"(/b/)[A-Za-z0-9_\-]+")
+
+# Who may use each blueprint. Every blueprint must be listed: a new one without a rule
+# makes the app refuse to start, and the route-walk test covers every endpoint.
+ACCESS: dict[str, frozenset[str] | None] = {
+    "auth": None,  # public
+    "ballot": None,
+    "public": None,
+    "staff": frozenset({"admin", "staff"}),
+    "admin": frozenset({"admin"}),
+    "committee": frozenset({"admin", "staff", "committee"}),
+}
+PUBLIC_ENDPOINTS = frozenset({"static", "index", "health"})
+
+
+class TokenMaskingFilter(logging.Filter):
+    """Keep ballot tokens out of access logs: a log line must not be a working ballot."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = TOKEN_IN_PATH.sub(r"\1…", record.msg)
+        if record.args:
+            record.args = tuple(
+                TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
+        return True
+
+
+def mask_tokens(text: str) -> str:
+    return TOKEN_IN_PATH.sub(r"\1…", text)
+
+
+def local_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(local_zone()).strftime(fmt)
+
+
+def register_web(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        user = session().get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    @app.before_request
+    def _enforce_access():
+        endpoint = request.endpoint
+        if endpoint is None or endpoint in PUBLIC_ENDPOINTS:
+            return None
+        blueprint = request.blueprint
+        if blueprint not in ACCESS:
+            abort(404)
+        roles = ACCESS[blueprint]
+        if roles is None:
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if current_user.role not in roles:
+            abort(404)  # do not reveal that the page exists
+        return None
+
+    @app.after_request
+    def _headers(response):
+        h = response.headers
+        h.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'",
+        )
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "no-referrer")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        private = request.blueprint in ("ballot", "staff", "admin", "committee", "auth") or (
+            request.endpoint == "public.receipt"
+        )
+        if private:
+            h["Cache-Control"] = "no-store"
+        lang = request.args.get("lang")
+        if lang in ("zh_CN", "en"):
+            response.set_cookie(
+                "lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True,
+                secure=app.config.get("SESSION_COOKIE_SECURE", False),
+            )
+        return response
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError):
+        messages = exc.problems if isinstance(exc, Problems) else [translate_error(exc)]
+        return render_template("error.html", status=exc.status, messages=messages), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        msg = gettext("The form expired or was not sent from this site. Please reload and retry.")
+        return render_template("error.html", status=400, messages=[msg]), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if exc.code is None or exc.code < 400:
+            return exc
+        messages = [ERROR_TEXT.get(exc.code, lambda: exc.name)()]
+        if getattr(exc, "description", None) and isinstance(exc.description, Markup):
+            messages.append(exc.description)
+        return render_template("error.html", status=exc.code, messages=messages), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        app.logger.exception("unhandled error on %s", mask_tokens(request.path))
+        msg = gettext("Something went wrong on our side. Nothing was recorded; please retry.")
+        return render_template("error.html", status=500, messages=[msg]), 500
+
+    @app.route("/")
+    def index():
+        if current_user.is_authenticated:
+            if current_user.role == "committee":
+                return redirect(url_for("committee.home"))
+            return redirect(url_for("staff.home"))
+        return render_template("index.html")
+
+    @app.route("/healthz")
+    def health():
+        return {"ok": True}
+
+    app.jinja_env.filters["area"] = format_area
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.globals["current_lang"] = _current_lang
+    app.jinja_env.globals.update(labels.TEMPLATE_GLOBALS)
+
+
+def _current_lang() -> str:
+    lang = request.args.get("lang") or request.cookies.get("lang")
+    return lang if lang in ("zh_CN", "en") else "zh_CN"
+
+
+def translate_error(exc: ServiceError) -> str:
+    text = gettext(exc.template)
+    return text % exc.params if exc.params else text
+
+
+ERROR_TEXT = {
+    400: lambda: gettext("The request could not be understood."),
+    403: lambda: gettext("This is not allowed now."),
+    404: lambda: gettext("Page not found."),
+    405: lambda: gettext("This action is not allowed here."),
+    409: lambda: gettext("This was already done."),
+    410: lambda: gettext("This link is no longer valid."),
+    413: lambda: gettext("The file is too large."),
+    422: lambda: gettext("Please check what you entered."),
+    429: lambda: gettext("Too many failed attempts. Please wait a few minutes and try again."),
+}
+
+
+def check_blueprints(app: Flask) -> None:
+    """Fail at start-up if a blueprint has no access rule (called after registration)."""
+    missing = set(app.blueprints) - set(ACCESS)
+    if missing:
+        raise RuntimeError(f"blueprints without an access rule: {sorted(missing)}")

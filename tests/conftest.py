@@ -1,0 +1,76 @@
+"""Shared fixtures (flaskr style: app, client, runner).
+
+The database under test is SQLite in a temporary file, or PostgreSQL when
+`TEST_DATABASE_URL` is set (`make test` runs the suite both ways). Each test gets an
+empty, migrated database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import settings
+from sqlalchemy import create_engine, text
+
+from residents_vote import create_app
+
+settings.register_profile("ci", max_examples=40, deadline=None)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+CHEAP_HASH = "pbkdf2:sha256:1000"
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL")
+
+
+@pytest.fixture
+def database_url(tmp_path) -> Iterator[str]:
+    base = postgres_url()
+    if not base:
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-not-for-production",
+            "DATABASE_URL": database_url,
+            "PASSWORD_HASH": CHEAP_HASH,
+            "RATELIMIT_ENABLED": False,
+            "BASE_URL": "http://localhost",
+        }
+    )
+    from residents_vote.cli import upgrade_database
+
+    upgrade_database(app)
+    yield app
+    app.extensions["rv_db"].engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
