@@ -18,18 +18,33 @@ STAGE = {
     "design": _l("Renovation design plan"),
     "other": _l("Other matter"),
 }
-ROLE = {"admin": _l("Administrator"), "staff": _l("Community staff"), "committee": _l("Committee member")}
+ROLE = {
+    "admin": _l("Administrator"),
+    "staff": _l("Community staff"),
+    "committee": _l("Committee member"),
+}
 SIGNATORY = {
     "owner-committee": _l("Owner committee"),
     "self-governance": _l("Residents' self-governance group"),
     "neighborhood-committee": _l("Neighborhood committee"),
 }
-ANSWER = {"agree": _l("Agree"), "oppose": _l("Oppose"), "abstain": _l("Abstain"), "invalid": _l("Invalid")}
+ANSWER = {
+    "agree": _l("Agree"),
+    "oppose": _l("Oppose"),
+    "abstain": _l("Abstain"),
+    "invalid": _l("Invalid"),
+}
 CHANNEL = {"online": _l("Online"), "paper": _l("Paper"), "proxy": _l("Proxy")}
 RULE = {
-    "seed": _l("Double two-thirds: owners holding at least 2/3 of the total exclusive area and at least 2/3 of all households agree"),
-    "civil-major": _l("Civil Code art. 278 (major matters): at least 2/3 of area and owners take part; at least 3/4 of the participating area and owners agree"),
-    "civil-ordinary": _l("Civil Code art. 278 (ordinary matters): at least 2/3 of area and owners take part; more than half of the participating area and owners agree"),
+    "seed": _l(
+        "Double two-thirds: owners holding at least 2/3 of the total exclusive area and at least 2/3 of all households agree"
+    ),
+    "civil-major": _l(
+        "Civil Code art. 278 (major matters): at least 2/3 of area and owners take part; at least 3/4 of the participating area and owners agree"
+    ),
+    "civil-ordinary": _l(
+        "Civil Code art. 278 (ordinary matters): at least 2/3 of area and owners take part; more than half of the participating area and owners agree"
+    ),
 }
 HEADCOUNT = {"household": _l("households"), "owner": _l("owners")}
 
@@ -54,7 +69,13 @@ headcount_label = _label(HEADCOUNT)
 TEMPLATE_GLOBALS = {
     name: globals()[name]
     for name in (
-        "status_label", "stage_label", "role_label", "signatory_label", "answer_label",
-        "channel_label", "rule_label", "headcount_label",
+        "status_label",
+        "stage_label",
+        "role_label",
+        "signatory_label",
+        "answer_label",
+        "channel_label",
+        "rule_label",
+        "headcount_label",
     )
 }

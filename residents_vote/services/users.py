@@ -91,7 +91,10 @@ def check_password(user: User, password: str) -> bool:
 def set_active(session: Session, user: User, active: bool, *, actor: str) -> None:
     user.active = active
     audit.record(
-        session, "user.activate" if active else "user.deactivate", actor=actor, subject=user.username
+        session,
+        "user.activate" if active else "user.deactivate",
+        actor=actor,
+        subject=user.username,
     )
 
 
