@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 from . import config
 from .extensions import Database, babel, csrf, limiter, login_manager
@@ -44,6 +44,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _select_locale() -> str:
+    if not has_request_context():
+        return "zh_CN"  # printed documents and notices default to Chinese
     lang = request.args.get("lang") or request.cookies.get("lang")
     return lang if lang in ("zh_CN", "en") else "zh_CN"
 

@@ -55,6 +55,9 @@ def guarded(fn: Callable) -> Callable:
             fail(str(exc))
         except OSError as exc:
             fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        except Exception as exc:  # noqa: BLE001 - a command never shows a traceback
+            current_app.logger.debug("command failed", exc_info=True)
+            fail(f"error: {type(exc).__name__}: {exc}")
 
     return wrapper
 

@@ -1,9 +1,219 @@
-"""Commands for proposals, ballots, votes and results (CONTRACT.md)."""
+"""Commands for proposals, ballots, votes and results (CONTRACT.md "Command line")."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import click
 from flask import Flask
+from sqlalchemy import select
+
+from .cli import Group, fail, guarded, read, write
+from .models import User
+from .services import ballots, communities, printing, proposals, results, tally, voting
+from .services.errors import N_, Invalid
+
+proposal_cli = Group("proposal", help="Proposals and their votes.")
+ballots_cli = Group("ballots", help="Printable QR ballots.")
+votes_cli = Group("votes", help="Paper and proxy ballots.")
+
+
+@proposal_cli.command("create")
+@click.argument("slug")
+@click.option("--title", required=True)
+@click.option("--stage", required=True)
+@click.option("--question", "questions", multiple=True, required=True)
+@click.option("--rule", default="seed")
+@click.option("--headcount")
+@click.option("--scope", default="")
+@click.option("--closes")
+@click.option("--starts")
+@click.option("--objection-days", type=int, default=7)
+@click.option("--verify", default="none")
+@click.option("--body", default="")
+@guarded
+def proposal_create(
+    slug,
+    title,
+    stage,
+    questions,
+    rule,
+    headcount,
+    scope,
+    closes,
+    starts,
+    objection_days,
+    verify,
+    body,
+):
+    """Create a draft proposal; prints its id."""
+    draft = proposals.Draft(
+        title=title,
+        stage=stage,
+        questions=list(questions),
+        rule=rule,
+        headcount=headcount,
+        scope=[b.strip() for b in scope.split(",") if b.strip()],
+        starts_at=proposals.parse_time(starts),
+        closes_at=proposals.parse_time(closes),
+        objection_days=objection_days,
+        verify=verify,
+        body=body,
+    )
+    with write() as s:
+        community = communities.get_by_slug(s, slug)
+        proposal = proposals.create(s, community, draft, actor="cli")
+        pid = proposal.id
+    click.echo(pid)
+
+
+@proposal_cli.command("open")
+@click.argument("proposal_id", type=int)
+@click.option("--starts")
+@guarded
+def proposal_open(proposal_id, starts):
+    """Freeze the electorate and publish the voting notice."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        count = proposals.open_vote(s, proposal, starts=proposals.parse_time(starts), actor="cli")
+        line = (
+            f"opened proposal {proposal.id}: {count} households, voting "
+            f"{results.local(proposal.starts_at)} to {results.local(proposal.closes_at)}"
+        )
+    click.echo(line)
+
+
+@proposal_cli.command("extend")
+@click.argument("proposal_id", type=int)
+@click.option("--closes", required=True)
+@guarded
+def proposal_extend(proposal_id, closes):
+    """Move the closing time later while voting is open."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        proposals.extend(s, proposal, proposals.parse_time(closes), actor="cli")
+        line = f"proposal {proposal.id} now closes {results.local(proposal.closes_at)}"
+    click.echo(line)
+
+
+@proposal_cli.command("cancel")
+@click.argument("proposal_id", type=int)
+@click.option("--reason", required=True)
+@guarded
+def proposal_cancel(proposal_id, reason):
+    """End a vote that is not yet closed, without a result."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        proposals.cancel(s, proposal, reason, actor="cli")
+    click.echo(f"proposal {proposal_id} cancelled")
+
+
+@proposal_cli.command("tally")
+@click.argument("proposal_id", type=int)
+@guarded
+def proposal_tally(proposal_id):
+    """Print the tally JSON (live while voting is open)."""
+    with read() as s:
+        proposal = proposals.get(s, proposal_id)
+        if proposal.status == "draft":
+            raise Invalid(N_("Proposal %(id)s is a draft: nothing to count"), id=proposal_id)
+        data = tally.compute(s, proposal).json
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@proposal_cli.command("close")
+@click.argument("proposal_id", type=int)
+@guarded
+def proposal_close(proposal_id):
+    """End voting, publish the preliminary result, start the objection period."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        row = results.close(s, proposal, actor="cli")
+        line = (
+            f"closed proposal {proposal.id}: result revision {row.revision} published; "
+            f"objections until {results.local(proposal.objection_ends_at)}"
+        )
+    click.echo(line)
+
+
+@proposal_cli.command("finalize")
+@click.argument("proposal_id", type=int)
+@guarded
+def proposal_finalize(proposal_id):
+    """Publish the final result after the objection period."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        row = results.finalize(s, proposal, actor="cli")
+        line = f"proposal {proposal.id} is final (result revision {row.revision})"
+    click.echo(line)
+
+
+def _write_outputs(s, proposal, issued, pdf_path, links_path):
+    if not issued:
+        click.echo("no ballots to issue")
+        return
+    data = printing.ballots_pdf(s, proposal, issued)
+    Path(pdf_path).write_bytes(data)
+    if links_path:
+        Path(links_path).write_bytes(printing.links_csv(issued))
+    click.echo(
+        f"issued {len(issued)} ballots: {pdf_path}" + (f", {links_path}" if links_path else "")
+    )
+
+
+@ballots_cli.command("issue")
+@click.argument("proposal_id", type=int)
+@click.option("--pdf", "pdf_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--links", "links_path", type=click.Path(dir_okay=False))
+@guarded
+def ballots_issue(proposal_id, pdf_path, links_path):
+    """Issue a ballot to every household without a live one; write the printable PDF."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        issued = ballots.issue(s, proposal, actor="cli")
+        _write_outputs(s, proposal, issued, pdf_path, links_path)
+
+
+@ballots_cli.command("reissue")
+@click.argument("proposal_id", type=int)
+@click.argument("households", nargs=-1)
+@click.option("--unvoted", is_flag=True)
+@click.option("--pdf", "pdf_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--links", "links_path", type=click.Path(dir_okay=False))
+@guarded
+def ballots_reissue(proposal_id, households, unvoted, pdf_path, links_path):
+    """Revoke live ballots of the households (or of every non-voter) and issue new ones."""
+    if bool(households) == unvoted:
+        fail("give household codes or --unvoted (not both)")
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        issued = ballots.reissue(s, proposal, None if unvoted else list(households), actor="cli")
+        _write_outputs(s, proposal, issued, pdf_path, links_path)
+
+
+@votes_cli.command("record")
+@click.argument("proposal_id", type=int)
+@click.argument("household")
+@click.option("--answers", required=True)
+@click.option("--channel", required=True)
+@click.option("--proxy-name", default="")
+@click.option("--by", "username", required=True)
+@guarded
+def votes_record(proposal_id, household, answers, channel, proxy_name, username):
+    """Enter a paper or proxy ballot."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None or not user.active:
+            raise Invalid(N_("Unknown user %(user)s"), user=username)
+        parsed = voting.parse_answers(answers, len(proposal.questions))
+        cast = voting.record_paper(
+            s, proposal, household, parsed, channel=channel, by=user, proxy_name=proxy_name
+        )
+    click.echo(f"recorded {channel} ballot for {household}; receipt {cast.receipt}")
 
 
 def register(app: Flask) -> None:
-    """Attach the vote commands (filled in as the capabilities land)."""
+    for group in (proposal_cli, ballots_cli, votes_cli):
+        app.cli.add_command(group)

@@ -353,9 +353,7 @@ class Attachment(Base):
 
 class Objection(Base):
     __tablename__ = "objection"
-    __table_args__ = (
-        CheckConstraint("status IN ('open', 'accepted', 'rejected')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('open', 'accepted', 'rejected')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)

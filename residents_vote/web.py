@@ -110,7 +110,11 @@ def register_web(app: Flask) -> None:
         lang = request.args.get("lang")
         if lang in ("zh_CN", "en"):
             response.set_cookie(
-                "lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True,
+                "lang",
+                lang,
+                max_age=365 * 86400,
+                samesite="Lax",
+                httponly=True,
                 secure=app.config.get("SESSION_COOKIE_SECURE", False),
             )
         return response

@@ -23,8 +23,9 @@ class UserForm(FlaskForm):
     username = StringField("username", validators=[DataRequired(), Length(max=64)])
     full_name = StringField("full_name", validators=[Length(max=100)])
     password = PasswordField("password", validators=[DataRequired(), Length(min=8, max=200)])
-    role = SelectField("role", choices=[("staff", "staff"), ("committee", "committee"),
-                                        ("admin", "admin")])
+    role = SelectField(
+        "role", choices=[("staff", "staff"), ("committee", "committee"), ("admin", "admin")]
+    )
     communities = SelectMultipleField("communities", choices=[])
 
 
@@ -33,8 +34,11 @@ class CommunityForm(FlaskForm):
     name = StringField("name", validators=[DataRequired(), Length(max=200)])
     signatory = SelectField(
         "signatory",
-        choices=[("owner-committee", "owner-committee"), ("self-governance", "self-governance"),
-                 ("neighborhood-committee", "neighborhood-committee")],
+        choices=[
+            ("owner-committee", "owner-committee"),
+            ("self-governance", "self-governance"),
+            ("neighborhood-committee", "neighborhood-committee"),
+        ],
     )
     office = StringField("office", validators=[Length(max=300)])
     contact = StringField("contact", validators=[Length(max=200)])
@@ -59,8 +63,12 @@ def user_list():
         if form.validate_on_submit():
             try:
                 users.create_user(
-                    db, form.username.data, form.password.data, form.role.data,
-                    list(form.communities.data or []), full_name=form.full_name.data or "",
+                    db,
+                    form.username.data,
+                    form.password.data,
+                    form.role.data,
+                    list(form.communities.data or []),
+                    full_name=form.full_name.data or "",
                     actor=actor(),
                 )
                 db.commit()
@@ -74,8 +82,12 @@ def user_list():
         status = 422
     all_users = list(db.scalars(select(User).order_by(User.username)))
     return render_template(
-        "admin/users.html", users=all_users, form=form, action=ActionForm(),
-        community_form=CommunityForm(), choices=form.communities.choices,
+        "admin/users.html",
+        users=all_users,
+        form=form,
+        action=ActionForm(),
+        community_form=CommunityForm(),
+        choices=form.communities.choices,
     ), status
 
 
@@ -116,8 +128,13 @@ def community_create():
         return redirect(url_for("admin.user_list"), code=303)
     try:
         communities.create_community(
-            db, form.slug.data.strip(), form.name.data, signatory=form.signatory.data,
-            office=form.office.data or "", contact=form.contact.data or "", actor=actor(),
+            db,
+            form.slug.data.strip(),
+            form.name.data,
+            signatory=form.signatory.data,
+            office=form.office.data or "",
+            contact=form.contact.data or "",
+            actor=actor(),
         )
         db.commit()
         flash(_("Community created."), "ok")

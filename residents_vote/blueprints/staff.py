@@ -107,8 +107,13 @@ def import_preview(slug: str):
         remove_missing="1" if remove_missing else "",
     )
     return render_template(
-        "staff/import.html", community=c, problems=[], report=report, rows=len(rows),
-        confirm=confirm, filename=filename,
+        "staff/import.html",
+        community=c,
+        problems=[],
+        report=report,
+        rows=len(rows),
+        confirm=confirm,
+        filename=filename,
     )
 
 

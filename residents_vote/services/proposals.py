@@ -1,11 +1,175 @@
-"""Proposals: drafting, opening (electorate freeze), extending, cancelling."""
+"""Proposals: drafting, opening (electorate freeze), extending, cancelling.
+
+Opening freezes the electorate: the households of the scope, with their areas and
+owner keys, are copied into `electorate_entry` and never change afterwards, whatever
+happens to the register.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Integer, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from ..models import Community, Proposal
+from ..domain import periods
+from ..domain.tally import RULES
+from ..models import (
+    HEADCOUNTS,
+    STAGES,
+    VERIFY_MODES,
+    Community,
+    ElectorateEntry,
+    Household,
+    Proposal,
+    Question,
+    Vote,
+    utcnow,
+)
+from . import audit
+from .errors import N_, Conflict, Invalid, NotFound
+
+DEFAULT_WINDOW = dt.timedelta(days=14)
+MAX_QUESTIONS = 20
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def parse_time(text: str | None) -> dt.datetime | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return periods.parse_iso(text, zone())
+    except ValueError as exc:
+        raise Invalid(N_("Not an ISO-8601 time: %(text)s"), text=text) from exc
+
+
+@dataclass
+class Draft:
+    """What staff fill in for a proposal (CLI options or the web form)."""
+
+    title: str
+    stage: str
+    questions: list[str]
+    rule: str = "seed"
+    headcount: str | None = None
+    scope: list[str] | None = None
+    starts_at: dt.datetime | None = None
+    closes_at: dt.datetime | None = None
+    objection_days: int = 7
+    verify: str = "none"
+    body: str = ""
+
+
+def _check(draft: Draft) -> None:
+    if not draft.title.strip() or len(draft.title) > 300:
+        raise Invalid(N_("The title must be 1 to 300 characters"))
+    if draft.stage not in STAGES:
+        raise Invalid(N_("Unknown stage %(stage)s"), stage=draft.stage)
+    questions = [q.strip() for q in draft.questions]
+    if not questions or len(questions) > MAX_QUESTIONS:
+        raise Invalid(N_("A proposal needs 1 to 20 questions"))
+    if any(not q or len(q) > 2000 for q in questions):
+        raise Invalid(N_("Each question must be 1 to 2000 characters"))
+    if draft.rule not in RULES:
+        raise Invalid(N_("Unknown rule %(rule)s"), rule=draft.rule)
+    if draft.headcount is not None and draft.headcount not in HEADCOUNTS:
+        raise Invalid(N_("Unknown headcount %(headcount)s"), headcount=draft.headcount)
+    if draft.verify not in VERIFY_MODES:
+        raise Invalid(N_("Unknown owner check %(verify)s"), verify=draft.verify)
+    if not 0 <= draft.objection_days <= 365:
+        raise Invalid(N_("Objection days must be between 0 and 365"))
+    for building in draft.scope or []:
+        if not building.strip() or "-" in building or "," in building:
+            raise Invalid(N_("Bad building in scope: %(b)s"), b=building)
+    if draft.starts_at and draft.closes_at and draft.closes_at <= draft.starts_at:
+        raise Invalid(N_("Voting must close after it starts"))
+    if len(draft.body) > 50_000:
+        raise Invalid(N_("The description is too long"))
+
+
+def _apply(proposal: Proposal, draft: Draft) -> None:
+    proposal.title = draft.title.strip()
+    proposal.stage = draft.stage
+    proposal.body = draft.body
+    proposal.rule = draft.rule
+    proposal.headcount = draft.headcount or RULES[draft.rule].default_headcount
+    proposal.scope = ",".join(b.strip() for b in (draft.scope or []))
+    proposal.starts_at = draft.starts_at
+    proposal.closes_at = draft.closes_at
+    proposal.objection_days = draft.objection_days
+    proposal.verify = draft.verify
+    proposal.questions = [
+        Question(number=i, text=text.strip()) for i, text in enumerate(draft.questions, 1)
+    ]
+
+
+def create(session: Session, community: Community, draft: Draft, *, actor: str) -> Proposal:
+    _check(draft)
+    proposal = Proposal(
+        community_id=community.id, public_id=secrets.token_urlsafe(12), status="draft"
+    )
+    _apply(proposal, draft)
+    session.add(proposal)
+    session.flush()
+    audit.record(
+        session,
+        "proposal.create",
+        actor=actor,
+        community_id=community.id,
+        proposal_id=proposal.id,
+        subject=proposal.title,
+        data={"stage": draft.stage, "rule": proposal.rule, "questions": len(draft.questions)},
+    )
+    return proposal
+
+
+def update(session: Session, proposal: Proposal, draft: Draft, *, actor: str) -> None:
+    if proposal.status != "draft":
+        raise Conflict(N_("Only a draft can be edited"))
+    _check(draft)
+    proposal.questions.clear()
+    session.flush()
+    _apply(proposal, draft)
+    session.flush()
+    audit.record(
+        session,
+        "proposal.edit",
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=proposal.title,
+    )
+
+
+def get(session: Session, proposal_id: int) -> Proposal:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise NotFound(N_("Unknown proposal %(id)s"), id=proposal_id)
+    return proposal
+
+
+def lock(session: Session, proposal_id: int) -> Proposal:
+    """Load a proposal for a state change, row-locked on PostgreSQL."""
+    proposal = session.scalar(
+        select(Proposal)
+        .where(Proposal.id == proposal_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if proposal is None:
+        raise NotFound(N_("Unknown proposal %(id)s"), id=proposal_id)
+    return proposal
+
+
+def by_public_id(session: Session, public_id: str) -> Proposal | None:
+    return session.scalar(select(Proposal).where(Proposal.public_id == public_id))
 
 
 def for_community(session: Session, community: Community) -> list[Proposal]:
@@ -13,6 +177,154 @@ def for_community(session: Session, community: Community) -> list[Proposal]:
         session.scalars(
             select(Proposal)
             .where(Proposal.community_id == community.id)
-            .order_by(Proposal.created_at.desc())
+            .order_by(Proposal.created_at.desc(), Proposal.id.desc())
         )
     )
+
+
+def open_vote(
+    session: Session,
+    proposal: Proposal,
+    *,
+    starts: dt.datetime | None = None,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> int:
+    """Freeze the electorate and publish the voting notice; returns the household count."""
+    now = now or utcnow()
+    if proposal.status != "draft":
+        raise Conflict(N_("Proposal %(id)s is not a draft"), id=proposal.id)
+    starts = starts or proposal.starts_at or now
+    closes = proposal.closes_at or starts + DEFAULT_WINDOW
+    if closes <= starts:
+        raise Invalid(N_("Voting must close after it starts"))
+    if closes <= now:
+        raise Invalid(N_("The closing time has already passed"))
+    scope = proposal.scope_buildings
+    source = select(
+        literal(proposal.id, Integer),
+        Household.id,
+        Household.code,
+        Household.building,
+        Household.unit,
+        Household.room,
+        Household.area,
+        Household.owner_key,
+    ).where(Household.community_id == proposal.community_id, Household.removed_at.is_(None))
+    if scope:
+        source = source.where(Household.building.in_(scope))
+    session.execute(
+        insert(ElectorateEntry).from_select(
+            [
+                "proposal_id",
+                "household_id",
+                "code",
+                "building",
+                "unit",
+                "room",
+                "area",
+                "owner_key",
+            ],
+            source,
+        )
+    )
+    households, owners, area = session.execute(
+        select(
+            func.count(ElectorateEntry.id),
+            func.count(func.distinct(ElectorateEntry.owner_key)),
+            func.coalesce(func.sum(ElectorateEntry.area), 0),
+        ).where(ElectorateEntry.proposal_id == proposal.id)
+    ).one()
+    if households == 0:
+        raise Invalid(N_("No households in the scope: import the register first"))
+    proposal.frozen_households = households
+    proposal.frozen_owners = owners
+    proposal.frozen_area = int(area)
+    proposal.starts_at = starts
+    proposal.closes_at = closes
+    proposal.opened_at = now
+    proposal.status = "voting"
+    proposal.notice_revision = 1
+    audit.record(
+        session,
+        "proposal.open",
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=proposal.title,
+        data={
+            "households": households,
+            "owners": owners,
+            "area": int(area),
+            "starts": starts.isoformat(),
+            "closes": closes.isoformat(),
+        },
+    )
+    return households
+
+
+def extend(
+    session: Session,
+    proposal: Proposal,
+    closes: dt.datetime,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    if proposal.status != "voting" or (proposal.closes_at and proposal.closes_at <= now):
+        raise Conflict(N_("Voting is not open: only an open vote can be extended"))
+    if closes <= proposal.closes_at:
+        raise Invalid(N_("The new closing time must be later than the current one"))
+    old = proposal.closes_at
+    proposal.closes_at = closes
+    proposal.notice_revision += 1
+    audit.record(
+        session,
+        "proposal.extend",
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=proposal.title,
+        data={
+            "from": old.isoformat(),
+            "to": closes.isoformat(),
+            "notice": proposal.notice_revision,
+        },
+    )
+
+
+def cancel(session: Session, proposal: Proposal, reason: str, *, actor: str) -> None:
+    if proposal.status not in ("draft", "voting"):
+        raise Conflict(N_("Only a vote that is not yet closed can be cancelled"))
+    reason = reason.strip()
+    if not reason:
+        raise Invalid(N_("A reason is required to cancel a vote"))
+    proposal.status = "cancelled"
+    proposal.cancel_reason = reason
+    proposal.cancelled_at = utcnow()
+    audit.record(
+        session,
+        "proposal.cancel",
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=proposal.title,
+        data={"reason": reason},
+    )
+
+
+def phase(proposal: Proposal, now: dt.datetime | None = None) -> str:
+    """Where a proposal stands now: draft, scheduled, open, ended (awaiting close), or status."""
+    now = now or utcnow()
+    if proposal.status != "voting":
+        return proposal.status
+    if proposal.starts_at and now < proposal.starts_at:
+        return "scheduled"
+    if proposal.closes_at and now >= proposal.closes_at:
+        return "ended"
+    return "open"
+
+
+def voted_count(session: Session, proposal: Proposal) -> int:
+    return session.scalar(select(func.count(Vote.id)).where(Vote.proposal_id == proposal.id)) or 0

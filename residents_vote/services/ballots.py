@@ -1,0 +1,198 @@
+"""Ballot tokens: issue, revoke, reissue, look up.
+
+A token carries 144 random bits and is stored only as its SHA-256; the link is printed
+on the paper ballot and never kept. Reissuing revokes the old ballot (its link then
+answers 410) and issues a new one; every issue and revoke is audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..models import Ballot, ElectorateEntry, Household, Proposal, Vote, utcnow
+from . import audit
+from .errors import N_, Conflict, Gone, Invalid, NotFound
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+@dataclass(frozen=True)
+class Issued:
+    household_id: int
+    code: str
+    serial: str
+    token: str
+
+    def url(self, base_url: str) -> str:
+        return f"{base_url}/b/{self.token}"
+
+
+def _require_open(proposal: Proposal) -> None:
+    if proposal.status != "voting":
+        raise Conflict(
+            N_("Ballots can only be issued while a vote is open (status: %(status)s)"),
+            status=proposal.status,
+        )
+
+
+def _next_serial(session: Session, proposal: Proposal) -> int:
+    return (
+        session.scalar(select(func.count(Ballot.id)).where(Ballot.proposal_id == proposal.id)) or 0
+    ) + 1
+
+
+def _issue_for(
+    session: Session, proposal: Proposal, entries: list[ElectorateEntry], actor: str
+) -> list[Issued]:
+    number = _next_serial(session, proposal)
+    issued: list[Issued] = []
+    rows = []
+    for entry in entries:
+        token = new_token()
+        serial = f"{proposal.id}-{number:05d}"
+        number += 1
+        rows.append(
+            {
+                "proposal_id": proposal.id,
+                "household_id": entry.household_id,
+                "serial": serial,
+                "token_hash": hash_token(token),
+                "status": "live",
+                "issued_at": utcnow(),
+            }
+        )
+        issued.append(Issued(entry.household_id, entry.code, serial, token))
+    if rows:
+        session.execute(Ballot.__table__.insert(), rows)
+        audit.record(
+            session,
+            "ballots.issue",
+            actor=actor,
+            community_id=proposal.community_id,
+            proposal_id=proposal.id,
+            subject=f"{len(rows)} ballots",
+            data={"serials": [r["serial"] for r in rows][:2000], "count": len(rows)},
+        )
+    return issued
+
+
+def issue(session: Session, proposal: Proposal, *, actor: str) -> list[Issued]:
+    """A ballot for every household of the electorate that has none live and has not voted."""
+    _require_open(proposal)
+    has_ballot = select(Ballot.household_id).where(
+        Ballot.proposal_id == proposal.id, Ballot.status != "revoked"
+    )
+    voted = select(Vote.household_id).where(Vote.proposal_id == proposal.id)
+    entries = list(
+        session.scalars(
+            select(ElectorateEntry)
+            .where(
+                ElectorateEntry.proposal_id == proposal.id,
+                ElectorateEntry.household_id.not_in(has_ballot),
+                ElectorateEntry.household_id.not_in(voted),
+            )
+            .order_by(ElectorateEntry.id)
+        )
+    )
+    return _issue_for(session, proposal, entries, actor)
+
+
+def reissue(
+    session: Session,
+    proposal: Proposal,
+    codes: list[str] | None,
+    *,
+    actor: str,
+) -> list[Issued]:
+    """Revoke the live ballots of the given households (None: every non-voter) and reissue."""
+    _require_open(proposal)
+    voted_ids = set(
+        session.scalars(select(Vote.household_id).where(Vote.proposal_id == proposal.id))
+    )
+    query = select(ElectorateEntry).where(ElectorateEntry.proposal_id == proposal.id)
+    if codes is not None:
+        wanted = list(dict.fromkeys(c.strip() for c in codes))
+        entries = list(session.scalars(query.where(ElectorateEntry.code.in_(wanted))))
+        found = {e.code for e in entries}
+        missing = [c for c in wanted if c not in found]
+        if missing:
+            raise Invalid(
+                N_("Not in the electorate of this proposal: %(codes)s"), codes=", ".join(missing)
+            )
+        already = [e.code for e in entries if e.household_id in voted_ids]
+        if already:
+            raise Conflict(N_("Already voted: %(codes)s"), codes=", ".join(already))
+    else:
+        entries = [
+            e
+            for e in session.scalars(query.order_by(ElectorateEntry.id))
+            if e.household_id not in voted_ids
+        ]
+    household_ids = [e.household_id for e in entries]
+    live = list(
+        session.scalars(
+            select(Ballot).where(
+                Ballot.proposal_id == proposal.id,
+                Ballot.status == "live",
+                Ballot.household_id.in_(household_ids),
+            )
+        )
+    )
+    now = utcnow()
+    for ballot in live:
+        ballot.status = "revoked"
+        ballot.revoked_at = now
+    session.flush()
+    if live:
+        audit.record(
+            session,
+            "ballots.revoke",
+            actor=actor,
+            community_id=proposal.community_id,
+            proposal_id=proposal.id,
+            subject=f"{len(live)} ballots",
+            data={"serials": [b.serial for b in live][:2000], "count": len(live)},
+        )
+    return _issue_for(session, proposal, entries, actor)
+
+
+def find(session: Session, token: str) -> Ballot:
+    """The ballot for a token: NotFound if unknown, Gone if revoked."""
+    if not token or len(token) > 100:
+        raise NotFound(N_("This ballot link is not valid."))
+    ballot = session.scalar(select(Ballot).where(Ballot.token_hash == hash_token(token)))
+    if ballot is None:
+        raise NotFound(N_("This ballot link is not valid."))
+    if ballot.status == "revoked":
+        raise Gone(
+            N_("This ballot was replaced by a new one. Please use the newest ballot you received.")
+        )
+    return ballot
+
+
+def print_rows(
+    session: Session, proposal: Proposal, issued: list[Issued]
+) -> list[tuple[Issued, ElectorateEntry, Household]]:
+    """What the printer needs per ballot: the frozen entry and the register's owner name."""
+    ids = [i.household_id for i in issued]
+    entries = {
+        e.household_id: e
+        for e in session.scalars(
+            select(ElectorateEntry).where(
+                ElectorateEntry.proposal_id == proposal.id, ElectorateEntry.household_id.in_(ids)
+            )
+        )
+    }
+    households = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_(ids)))}
+    return [(i, entries[i.household_id], households[i.household_id]) for i in issued]

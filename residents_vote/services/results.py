@@ -1,0 +1,346 @@
+"""Closing the count, publishing result revisions, objections, finalizing.
+
+A published result is stored verbatim (JSON + SHA-256) as a numbered revision, so the
+page, the JSON and the PDF of one revision always agree number for number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..domain import periods
+from ..models import ElectorateEntry, Objection, Proposal, ResultRevision, User, Vote, utcnow
+from . import audit, proposals, tally, voting
+from .errors import N_, Conflict, Forbidden, Invalid, NotFound
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _holidays() -> frozenset[dt.date]:
+    return periods.parse_holidays(current_app.config.get("HOLIDAYS", []))
+
+
+def local(value: dt.datetime) -> str:
+    return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def canonical(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _publish(session: Session, proposal: Proposal, reason: str) -> ResultRevision:
+    result = tally.compute(session, proposal)
+    data = dict(result.json)
+    data["households"] = tally.participating_units(session, proposal)
+    revision = proposal.result_revision + 1
+    data["revision"] = revision
+    text = canonical(data)
+    row = ResultRevision(
+        proposal_id=proposal.id,
+        revision=revision,
+        tally_json=text,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        published_at=utcnow(),
+        reason=reason,
+    )
+    session.add(row)
+    proposal.result_revision = revision
+    session.flush()
+    return row
+
+
+def latest_revision(session: Session, proposal: Proposal) -> ResultRevision | None:
+    return session.scalar(
+        select(ResultRevision)
+        .where(ResultRevision.proposal_id == proposal.id)
+        .order_by(ResultRevision.revision.desc())
+        .limit(1)
+    )
+
+
+def published_json(session: Session, proposal: Proposal) -> dict | None:
+    """The latest published result, with the proposal's current status."""
+    row = latest_revision(session, proposal)
+    if row is None:
+        return None
+    data = json.loads(row.tally_json)
+    data["proposal"]["status"] = proposal.status
+    return data
+
+
+def close(
+    session: Session, proposal: Proposal, *, actor: str, now: dt.datetime | None = None
+) -> ResultRevision:
+    """End voting, publish the preliminary result and start the objection period."""
+    now = now or utcnow()
+    if proposal.status != "voting":
+        raise Conflict(
+            N_("Only an open vote can be closed (status: %(status)s)"), status=proposal.status
+        )
+    if now < proposal.closes_at:
+        voted = proposals.voted_count(session, proposal)
+        if voted < (proposal.frozen_households or 0):
+            raise Conflict(
+                N_(
+                    "Voting is announced to close at %(closes)s; it can close earlier only "
+                    "when every household has voted (%(voted)s of %(total)s have)"
+                ),
+                closes=local(proposal.closes_at),
+                voted=voted,
+                total=proposal.frozen_households,
+            )
+    closed = min(now, proposal.closes_at)
+    proposal.status = "publicity"
+    proposal.closed_at = closed
+    proposal.objection_ends_at = periods.period_end(
+        closed, proposal.objection_days, _zone(), _holidays()
+    )
+    row = _publish(session, proposal, "preliminary result")
+    audit.record(
+        session,
+        "proposal.close",
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=proposal.title,
+        data={
+            "revision": row.revision,
+            "sha256": row.sha256,
+            "objections_until": proposal.objection_ends_at.isoformat(),
+        },
+    )
+    return row
+
+
+def close_if_due(session: Session, proposal: Proposal, now: dt.datetime | None = None) -> bool:
+    """Voting closes by itself at the announced time: the first request after it closes it."""
+    now = now or utcnow()
+    if proposal.status == "voting" and proposal.closes_at and now >= proposal.closes_at:
+        close(session, proposal, actor="system", now=now)
+        return True
+    return False
+
+
+def objection_window_open(proposal: Proposal, now: dt.datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (
+        proposal.status == "publicity"
+        and proposal.objection_ends_at is not None
+        and now < proposal.objection_ends_at
+    )
+
+
+def file_objection(
+    session: Session,
+    proposal: Proposal,
+    *,
+    name: str,
+    text: str,
+    household: str = "",
+    contact: str = "",
+    channel: str = "online",
+    actor: str = "public",
+    now: dt.datetime | None = None,
+) -> Objection:
+    if not objection_window_open(proposal, now):
+        if proposal.status == "publicity":
+            raise Forbidden(
+                N_("The objection period ended at %(end)s; objections can no longer be filed."),
+                end=local(proposal.objection_ends_at),
+            )
+        raise Forbidden(N_("Objections can be filed only during the objection period."))
+    name, text, household, contact = name.strip(), text.strip(), household.strip(), contact.strip()
+    if not name or len(name) > 100:
+        raise Invalid(N_("Please give your name (up to 100 characters)."))
+    if not text or len(text) > 5000:
+        raise Invalid(N_("Please describe the objection (up to 5000 characters)."))
+    if len(contact) > 200:
+        raise Invalid(N_("The contact is too long."))
+    if household:
+        known = session.scalar(
+            select(ElectorateEntry.id).where(
+                ElectorateEntry.proposal_id == proposal.id, ElectorateEntry.code == household
+            )
+        )
+        if known is None:
+            raise Invalid(
+                N_("Household %(code)s is not in the electorate of this vote."),
+                code=household[:100],
+            )
+    objection = Objection(
+        proposal_id=proposal.id,
+        revision=proposal.result_revision,
+        name=name,
+        household_code=household,
+        contact=contact,
+        text=text,
+        channel=channel,
+        status="open",
+    )
+    session.add(objection)
+    session.flush()
+    audit.record(
+        session,
+        "objection.file",
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=f"objection {objection.id}",
+        data={"household": household, "channel": channel},
+    )
+    return objection
+
+
+def answer_objection(
+    session: Session,
+    objection: Objection,
+    decision: str,
+    answer: str,
+    *,
+    by: User,
+    correction: dict[int, str] | None = None,
+    now: dt.datetime | None = None,
+) -> ResultRevision | None:
+    """Accept or reject an objection. An accepted one may correct a vote (an entry error):
+    the correction is audited, a new result revision is published and the objection
+    period starts again."""
+    proposal = session.get(Proposal, objection.proposal_id)
+    if proposal.status != "publicity":
+        raise Conflict(N_("Objections can be answered only during the objection period"))
+    if objection.status != "open":
+        raise Conflict(N_("This objection was already answered"))
+    if decision not in ("accepted", "rejected"):
+        raise Invalid(N_("Decision must be accepted or rejected"))
+    answer = answer.strip()
+    if not answer:
+        raise Invalid(N_("Please give the reason for the decision"))
+    objection.status = decision
+    objection.answer = answer
+    objection.answered_by_id = by.id
+    objection.answered_at = now or utcnow()
+    audit.record(
+        session,
+        "objection.answer",
+        actor=by.username,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=f"objection {objection.id}",
+        data={"decision": decision, "answer": answer},
+    )
+    if decision == "accepted" and correction:
+        if not objection.household_code:
+            raise Invalid(N_("The objection names no household whose vote could be corrected"))
+        entry = session.scalar(
+            select(ElectorateEntry).where(
+                ElectorateEntry.proposal_id == proposal.id,
+                ElectorateEntry.code == objection.household_code,
+            )
+        )
+        vote = voting.existing_vote(session, proposal.id, entry.household_id) if entry else None
+        if vote is None:
+            raise NotFound(
+                N_("Household %(code)s has no recorded vote"), code=objection.household_code
+            )
+        voting.correct(session, vote, correction, f"objection {objection.id}: {answer}", by=by)
+        return republish(
+            session,
+            proposal,
+            f"correction after objection {objection.id}",
+            actor=by.username,
+            now=now,
+        )
+    return None
+
+
+def republish(
+    session: Session,
+    proposal: Proposal,
+    reason: str,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> ResultRevision:
+    """A corrected result: new revision, and the objection period starts again."""
+    now = now or utcnow()
+    row = _publish(session, proposal, reason)
+    proposal.objection_ends_at = periods.period_end(
+        now, proposal.objection_days, _zone(), _holidays()
+    )
+    audit.record(
+        session,
+        "result.revise",
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=proposal.title,
+        data={
+            "revision": row.revision,
+            "sha256": row.sha256,
+            "reason": reason,
+            "objections_until": proposal.objection_ends_at.isoformat(),
+        },
+    )
+    return row
+
+
+def open_objections(session: Session, proposal: Proposal) -> int:
+    return (
+        session.scalar(
+            select(func.count(Objection.id)).where(
+                Objection.proposal_id == proposal.id, Objection.status == "open"
+            )
+        )
+        or 0
+    )
+
+
+def finalize(
+    session: Session, proposal: Proposal, *, actor: str, now: dt.datetime | None = None
+) -> ResultRevision:
+    now = now or utcnow()
+    if proposal.status != "publicity":
+        raise Conflict(
+            N_("Only a posted result can be finalized (status: %(status)s)"), status=proposal.status
+        )
+    if now < proposal.objection_ends_at:
+        raise Conflict(
+            N_("The objection period ends at %(end)s (24:00 of its last day); finalize after it"),
+            end=local(proposal.objection_ends_at),
+        )
+    pending = open_objections(session, proposal)
+    if pending:
+        raise Conflict(N_("%(count)s objections are not answered yet"), count=pending)
+    row = latest_revision(session, proposal)
+    proposal.status = "final"
+    proposal.finalized_at = now
+    audit.record(
+        session,
+        "proposal.finalize",
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=proposal.title,
+        data={"revision": row.revision, "sha256": row.sha256},
+    )
+    return row
+
+
+def objections(session: Session, proposal: Proposal) -> list[Objection]:
+    return list(
+        session.scalars(
+            select(Objection).where(Objection.proposal_id == proposal.id).order_by(Objection.id)
+        )
+    )
+
+
+def votes_count(session: Session, proposal: Proposal) -> int:
+    return session.scalar(select(func.count(Vote.id)).where(Vote.proposal_id == proposal.id)) or 0

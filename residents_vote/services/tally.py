@@ -1,0 +1,190 @@
+"""The tally service: aggregate SQL in, the counting module's verdicts out.
+
+Votes are never loaded as objects: a few GROUP BY queries give, per question, the
+units and area under each answer and each owner's combined answer; the pure module
+`domain.tally` decides. Every page, PDF and export that shows a count gets it here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ..domain import tally as rules
+from ..domain.tally import ANSWERS, Conflict, Electorate, QuestionCounts, Totals
+from ..models import ElectorateEntry, Proposal, Vote, VoteAnswer
+
+# Least favourable answer wins for an owner whose units disagree (DOMAIN.md section 3).
+_RANK = {answer: i for i, answer in enumerate(rules.FAVOUR_ORDER)}
+
+
+@dataclass
+class Tally:
+    """Everything a page needs: the CONTRACT JSON and the binding verdicts."""
+
+    json: dict
+    electorate: Electorate
+    participation: Totals
+    verdicts: list[rules.Verdict] = field(default_factory=list)
+    counts: list[QuestionCounts] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.verdicts) and all(v.passed for v in self.verdicts)
+
+
+def electorate(proposal: Proposal, headcount: str) -> Electorate:
+    households = proposal.frozen_households or 0
+    persons = households if headcount == "household" else (proposal.frozen_owners or 0)
+    return Electorate(households=households, persons=persons, area=proposal.frozen_area or 0)
+
+
+def _joined():
+    return (
+        select()
+        .select_from(VoteAnswer)
+        .join(Vote, Vote.id == VoteAnswer.vote_id)
+        .join(
+            ElectorateEntry,
+            (ElectorateEntry.proposal_id == Vote.proposal_id)
+            & (ElectorateEntry.household_id == Vote.household_id),
+        )
+    )
+
+
+def aggregate(session: Session, proposal: Proposal) -> dict[str, list[QuestionCounts]]:
+    """Counts per question under both headcounts: {"household": [...], "owner": [...]}."""
+    n_questions = len(proposal.questions)
+    units: dict[int, dict[str, Totals]] = defaultdict(dict)
+    for number, answer, count, area in session.execute(
+        _joined()
+        .add_columns(
+            VoteAnswer.question_number,
+            VoteAnswer.answer,
+            func.count(),
+            func.sum(ElectorateEntry.area),
+        )
+        .where(VoteAnswer.proposal_id == proposal.id)
+        .group_by(VoteAnswer.question_number, VoteAnswer.answer)
+    ):
+        units[number][answer] = Totals(int(count), int(area or 0))
+
+    rank = case(*((VoteAnswer.answer == a, r) for a, r in _RANK.items()), else_=len(_RANK))
+    per_owner = (
+        _joined()
+        .add_columns(
+            VoteAnswer.question_number.label("q"),
+            ElectorateEntry.owner_key.label("owner_key"),
+            func.max(rank).label("worst"),
+            func.min(rank).label("best"),
+        )
+        .where(VoteAnswer.proposal_id == proposal.id)
+        .group_by(VoteAnswer.question_number, ElectorateEntry.owner_key)
+        .subquery()
+    )
+    owners: dict[int, dict[int, int]] = defaultdict(dict)
+    for number, worst, count in session.execute(
+        select(per_owner.c.q, per_owner.c.worst, func.count()).group_by(
+            per_owner.c.q, per_owner.c.worst
+        )
+    ):
+        owners[number][int(worst)] = int(count)
+
+    conflicted: dict[int, list[str]] = defaultdict(list)
+    for number, owner_key in session.execute(
+        select(per_owner.c.q, per_owner.c.owner_key)
+        .where(per_owner.c.worst != per_owner.c.best)
+        .order_by(per_owner.c.q, per_owner.c.owner_key)
+    ):
+        conflicted[number].append(owner_key)
+    conflict_units: dict[str, list[str]] = defaultdict(list)
+    keys = sorted({k for ks in conflicted.values() for k in ks})
+    if keys:
+        for owner_key, code in session.execute(
+            select(ElectorateEntry.owner_key, ElectorateEntry.code)
+            .join(
+                Vote,
+                (Vote.proposal_id == ElectorateEntry.proposal_id)
+                & (Vote.household_id == ElectorateEntry.household_id),
+            )
+            .where(ElectorateEntry.proposal_id == proposal.id, ElectorateEntry.owner_key.in_(keys))
+            .order_by(ElectorateEntry.code)
+        ):
+            conflict_units[owner_key].append(code)
+
+    zero = Totals(0, 0)
+    by_household: list[QuestionCounts] = []
+    by_owner: list[QuestionCounts] = []
+    for number in range(1, n_questions + 1):
+        unit_totals = {a: units[number].get(a, zero) for a in ANSWERS}
+        by_household.append(QuestionCounts(unit_totals, ()))
+        owner_totals = {
+            a: Totals(owners[number].get(_RANK[a], 0), unit_totals[a].area) for a in ANSWERS
+        }
+        conflicts = tuple(Conflict(k, tuple(conflict_units[k])) for k in conflicted.get(number, []))
+        by_owner.append(QuestionCounts(owner_totals, conflicts))
+    return {"household": by_household, "owner": by_owner}
+
+
+def participating_units(session: Session, proposal: Proposal) -> list[dict]:
+    """The units that voted (room + area only: no names, no answers)."""
+    rows = session.execute(
+        select(ElectorateEntry.code, ElectorateEntry.area)
+        .join(
+            Vote,
+            (Vote.proposal_id == ElectorateEntry.proposal_id)
+            & (Vote.household_id == ElectorateEntry.household_id),
+        )
+        .where(ElectorateEntry.proposal_id == proposal.id)
+        .order_by(ElectorateEntry.building, ElectorateEntry.unit, ElectorateEntry.room)
+    )
+    return [{"code": code, "area": rules.format_area(area)} for code, area in rows]
+
+
+def compute(session: Session, proposal: Proposal) -> Tally:
+    """The live tally of a proposal, shaped as CONTRACT.md's tally JSON."""
+    rule = rules.RULES[proposal.rule]
+    counts = aggregate(session, proposal)
+    binding_counts = counts[proposal.headcount]
+    binding_electorate = electorate(proposal, proposal.headcount)
+    questions = []
+    verdicts = []
+    for question, qcounts in zip(proposal.questions, binding_counts, strict=True):
+        advisory = [
+            (
+                other,
+                electorate(proposal, other.default_headcount),
+                counts[other.default_headcount][question.number - 1],
+            )
+            for other in rules.advisory_rules(rule)
+        ]
+        questions.append(
+            rules.question_json(
+                question.number, question.text, rule, binding_electorate, qcounts, advisory
+            )
+        )
+        verdicts.append(rules.evaluate(rule, binding_electorate, qcounts))
+    participation = binding_counts[0].participation if binding_counts else Totals(0, 0)
+    data = {
+        "proposal": {
+            "id": proposal.id,
+            "public_id": proposal.public_id,
+            "title": proposal.title,
+            "stage": proposal.stage,
+            "status": proposal.status,
+            "rule": proposal.rule,
+            "headcount": proposal.headcount,
+            "scope": proposal.scope_buildings,
+        },
+        "electorate": {
+            "households": binding_electorate.households,
+            "persons": binding_electorate.persons,
+            "area": rules.format_area(binding_electorate.area),
+        },
+        "participation": rules.totals_json(participation),
+        "questions": questions,
+    }
+    return Tally(data, binding_electorate, participation, verdicts, binding_counts)
