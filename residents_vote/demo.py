@@ -55,10 +55,15 @@ def create_demo(session) -> list[str]:  # noqa: ANN001
 def demo_command() -> None:
     """Create the demo community, users and an open vote; print logins and a ballot link."""
     with dbmod.write_session(database().factory) as session:
-        if session.scalar(select(Community.id).where(Community.slug == DEMO_SLUG)):
+        community = session.scalar(select(Community).where(Community.slug == DEMO_SLUG))
+        if community is not None:
+            from . import demo_vote
+
             click.echo("demo community already exists (slug demo)")
             for username, role, password, _ in LOGINS:
                 click.echo(f"login: {username} / {password} ({role})")
+            for line in demo_vote.fresh_link(session, community):
+                click.echo(line)
             return
         lines = create_demo(session)
     for line in lines:

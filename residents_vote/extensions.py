@@ -62,3 +62,36 @@ def session() -> Session:
     if "_rv_session" not in g:
         g._rv_session = database().factory()
     return g._rv_session
+
+
+# Rate limits count failures only (unknown or revoked tokens, unknown receipts, failed
+# logins and owner checks). A valid ballot is never refused: thousands of residents may
+# share one carrier address.
+FAILURE_LIMITS = {
+    "token": "30/minute;300/hour",
+    "receipt": "30/minute;300/hour",
+    "login": "10/minute;50/hour",
+    "owner-check": "5/15minute",
+}
+
+
+def _limits(scope: str):
+    from limits import parse_many
+
+    return parse_many(FAILURE_LIMITS[scope])
+
+
+def over_failure_limit(scope: str, key: str | None = None) -> bool:
+    """True when this client (or key) has failed too often and must wait."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return False
+    ident = key or get_remote_address()
+    return not all(limiter.limiter.test(item, scope, ident) for item in _limits(scope))
+
+
+def record_failure(scope: str, key: str | None = None) -> None:
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    ident = key or get_remote_address()
+    for item in _limits(scope):
+        limiter.limiter.hit(item, scope, ident)

@@ -46,6 +46,11 @@ RULE = {
         "Civil Code art. 278 (ordinary matters): at least 2/3 of area and owners take part; more than half of the participating area and owners agree"
     ),
 }
+OBJECTION = {
+    "open": _l("Awaiting an answer"),
+    "accepted": _l("Accepted"),
+    "rejected": _l("Rejected"),
+}
 HEADCOUNT = {"household": _l("households"), "owner": _l("owners")}
 
 
@@ -65,6 +70,7 @@ answer_label = _label(ANSWER)
 channel_label = _label(CHANNEL)
 rule_label = _label(RULE)
 headcount_label = _label(HEADCOUNT)
+objection_status = _label(OBJECTION)
 
 TEMPLATE_GLOBALS = {
     name: globals()[name]

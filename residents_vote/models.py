@@ -217,6 +217,7 @@ class PlanItem(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     budget: Mapped[int] = mapped_column(Integer)  # fen (hundredths of a yuan)
     resident_paid: Mapped[int] = mapped_column(Integer, default=0)  # fen paid by residents outright
+    building: Mapped[str] = mapped_column(String(32), default="")  # building-only items (elevator)
 
     proposal: Mapped[Proposal] = relationship(back_populates="plan_items")
 

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from . import labels
+from .domain.costs import format_yuan
 from .domain.tally import format_area
 from .extensions import login_manager, session
 from .models import User
@@ -160,6 +161,9 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.globals["current_lang"] = _current_lang
     app.jinja_env.globals.update(labels.TEMPLATE_GLOBALS)
+    app.jinja_env.globals["yuan"] = lambda fen: format_yuan(fen) + " " + gettext("yuan")
+    app.jinja_env.globals["threshold_label"] = _threshold_label
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 
 
 def _current_lang() -> str:
@@ -190,3 +194,9 @@ def check_blueprints(app: Flask) -> None:
     missing = set(app.blueprints) - set(ACCESS)
     if missing:
         raise RuntimeError(f"blueprints without an access rule: {sorted(missing)}")
+
+
+def _threshold_label(t: dict, headcount: str) -> str:
+    from .services.notices import threshold_text
+
+    return threshold_text(t, headcount)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-25 15:57:41.865583
+Create Date: 2026-11-25 16:06:52.785332
 """
 
 from __future__ import annotations
@@ -230,6 +230,7 @@ def upgrade() -> None:
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('budget', sa.Integer(), nullable=False),
     sa.Column('resident_paid', sa.Integer(), nullable=False),
+    sa.Column('building', sa.String(length=32), nullable=False),
     sa.CheckConstraint('budget >= 0', name=op.f('ck_plan_item_budget')),
     sa.ForeignKeyConstraint(['proposal_id'], ['proposal.id'], name=op.f('fk_plan_item_proposal_id_proposal')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plan_item'))

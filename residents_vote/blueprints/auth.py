@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 from flask_wtf import FlaskForm
@@ -12,7 +12,6 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import extensions
-from ..extensions import limiter
 from ..services import audit, users
 
 bp = Blueprint("auth", __name__)
@@ -36,10 +35,11 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10/minute;50/hour", methods=["POST"], deduct_when=lambda r: g.get("login_failed"))
 def login():
     form = LoginForm()
     error = None
+    if request.method == "POST" and extensions.over_failure_limit("login"):
+        abort(429)
     if form.validate_on_submit():
         db = extensions.session()
         user = users.authenticate(db, form.username.data, form.password.data)
@@ -48,12 +48,11 @@ def login():
             login_user(user)
             target = _safe_next(request.args.get("next")) or url_for("index")
             return redirect(target, code=303)
-        g.login_failed = True
+        extensions.record_failure("login")
         audit.record(db, "login.failed", actor=form.username.data[:64] or "?", subject="login")
         db.commit()
         error = _("Wrong username or password.")
     elif request.method == "POST":
-        g.login_failed = True
         error = _("Please enter your username and password.")
     return render_template("auth/login.html", form=form, error=error)
 

@@ -1,7 +1,140 @@
-"""The resident's ballot page /b/<token>: no login, no JavaScript."""
+"""The resident's ballot page /b/<token>: no login, no JavaScript (CONTRACT.md)."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import extensions
+from ..db import write_session
+from ..domain import receipts
+from ..models import ElectorateEntry, Proposal
+from ..services import ballots, proposals, results, voting
+from ..services import costs as cost_service
+from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from ..web import translate_error
 
 bp = Blueprint("ballot", __name__)
+
+CHOICES = ("agree", "oppose", "abstain")
+
+
+def _ballot(token: str):
+    """The ballot for a token; failures count toward the client's failure limit."""
+    try:
+        return ballots.find(extensions.session(), token)
+    except (NotFound, ServiceError):
+        if extensions.over_failure_limit("token"):
+            abort(429)
+        extensions.record_failure("token")
+        raise
+
+
+def _context(ballot):
+    db = extensions.session()
+    proposal = db.get(Proposal, ballot.proposal_id)
+    if proposal.status == "voting" and proposals.phase(proposal) == "ended":
+        # Voting closes by itself at the announced time.
+        with write_session(extensions.database().factory) as wdb:
+            results.close_if_due(wdb, proposals.lock(wdb, proposal.id))
+        db.expire_all()
+        proposal = db.get(Proposal, ballot.proposal_id)
+    entry = db.scalar(
+        select(ElectorateEntry).where(
+            ElectorateEntry.proposal_id == proposal.id,
+            ElectorateEntry.household_id == ballot.household_id,
+        )
+    )
+    vote = voting.existing_vote(db, proposal.id, ballot.household_id)
+    share = cost_service.household_share_text(db, proposal, entry.code)
+    return {
+        "proposal": proposal,
+        "community": proposal.community,
+        "entry": entry,
+        "vote": vote,
+        "receipt": receipts.display(vote.receipt_code) if vote else "",
+        "phase": proposals.phase(proposal),
+        "share": share,
+        "plan": cost_service.plan_attachment(db, proposal),
+    }
+
+
+@bp.route("/b/<token>", methods=["GET"])
+def show(token: str):
+    ballot = _ballot(token)
+    ctx = _context(ballot)
+    if ctx["vote"] is not None:
+        return render_template("ballot/voted.html", token=token, **ctx)
+    if ctx["phase"] != "open":
+        return render_template("ballot/closed.html", token=token, **ctx), 403
+    return render_template("ballot/ballot.html", token=token, answers={}, errors=[], **ctx)
+
+
+@bp.route("/b/<token>", methods=["POST"])
+def submit(token: str):
+    ballot = _ballot(token)
+    ctx = _context(ballot)
+    proposal = ctx["proposal"]
+    if ctx["vote"] is not None:
+        return render_template("ballot/voted.html", token=token, already=True, **ctx), 409
+    if ctx["phase"] != "open":
+        return render_template("ballot/closed.html", token=token, **ctx), 403
+    answers = {}
+    errors = []
+    for question in proposal.questions:
+        value = request.form.get(f"q{question.number}", "")
+        if value in CHOICES:
+            answers[question.number] = value
+        else:
+            errors.append(question.number)
+    if errors:
+        return render_template(
+            "ballot/ballot.html", token=token, answers=answers, errors=errors, **ctx
+        ), 422
+    if request.form.get("edit"):
+        return render_template("ballot/ballot.html", token=token, answers=answers, errors=[], **ctx)
+    phone4 = request.form.get("phone4", "")
+    if proposal.verify == "phone4":
+        key = f"ballot:{ballot.id}"
+        if extensions.over_failure_limit("owner-check", key):
+            abort(429)
+        if not voting.phone_matches(extensions.session(), ballot.household_id, phone4):
+            extensions.record_failure("owner-check", key)
+            return render_template(
+                "ballot/ballot.html",
+                token=token,
+                answers=answers,
+                errors=[],
+                phone_error=True,
+                **ctx,
+            ), 422
+    if request.form.get("confirm") != "yes":
+        return render_template(
+            "ballot/confirm.html", token=token, answers=answers, phone4=phone4, **ctx
+        )
+    db = extensions.session()
+    try:
+        voting.cast_online(db, db.get(type(ballot), ballot.id), answers, phone4=phone4)
+        db.commit()
+    except Conflict:
+        db.rollback()
+        ctx = _context(ballot)
+        return render_template("ballot/voted.html", token=token, already=True, **ctx), 409
+    except (Forbidden, Invalid) as exc:
+        db.rollback()
+        return render_template(
+            "error.html", status=exc.status, messages=[translate_error(exc)]
+        ), exc.status
+    current_app.logger.info("vote recorded for proposal %s", proposal.id)
+    return redirect(url_for("ballot.show", token=token), code=303)
+
+
+@bp.app_template_global()
+def choice_label(value: str) -> str:
+    return {
+        "agree": _("Agree"),
+        "oppose": _("Oppose"),
+        "abstain": _("Abstain"),
+        "invalid": _("Invalid"),
+    }.get(value, value)

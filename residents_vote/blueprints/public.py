@@ -2,6 +2,155 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
 
-bp = Blueprint("public", __name__)
+from .. import extensions
+from ..db import write_session
+from ..domain import receipts
+from ..models import Proposal
+from ..services import costs, notices, proposals, results, voting
+from ..services.errors import Forbidden, Invalid, NotFound
+
+bp = Blueprint("public", __name__, url_prefix="/r")
+
+STAGE_OF_PDF = {"notice": "voting", "results": "publicity", "final": "final"}
+ORDER = ("voting", "publicity", "final", "confirmed", "filed")
+
+
+class ObjectionForm(FlaskForm):
+    pass
+
+
+def _proposal(public_id: str) -> Proposal:
+    db = extensions.session()
+    proposal = proposals.by_public_id(db, public_id)
+    if proposal is None or proposal.status == "draft":
+        abort(404)
+    if proposal.status == "voting" and proposals.phase(proposal) == "ended":
+        with write_session(extensions.database().factory) as wdb:
+            results.close_if_due(wdb, proposals.lock(wdb, proposal.id))
+        db.expire_all()
+        proposal = proposals.by_public_id(db, public_id)
+    return proposal
+
+
+def _reached(proposal: Proposal, stage: str) -> bool:
+    if proposal.status == "cancelled":
+        return stage == "voting"
+    return ORDER.index(proposal.status) >= ORDER.index(stage)
+
+
+@bp.route("/<public_id>")
+def show(public_id: str):
+    proposal = _proposal(public_id)
+    db = extensions.session()
+    data = results.published_json(db, proposal)
+    return render_template(
+        "public/proposal.html",
+        proposal=proposal,
+        community=proposal.community,
+        result=data,
+        objection_open=results.objection_window_open(proposal),
+        objections=results.objections(db, proposal) if data else [],
+        form=ObjectionForm(),
+        plan=costs.plan_attachment(db, proposal),
+        plan_summary=costs.summary(proposal),
+        phase=proposals.phase(proposal),
+        view=notices.view_model(proposal, data) if data else None,
+    )
+
+
+@bp.route("/<public_id>.json")
+def show_json(public_id: str):
+    proposal = _proposal(public_id)
+    data = results.published_json(extensions.session(), proposal)
+    if data is None:
+        abort(404)
+    return data
+
+
+@bp.route("/<public_id>/receipt")
+def receipt(public_id: str):
+    proposal = _proposal(public_id)
+    code = request.args.get("code", "")
+    if not code:
+        return render_template(
+            "public/receipt.html", proposal=proposal, community=proposal.community, vote=None
+        )
+    if extensions.over_failure_limit("receipt"):
+        abort(429)
+    try:
+        vote, entry = voting.by_receipt(extensions.session(), proposal, code)
+    except NotFound:
+        extensions.record_failure("receipt")
+        return render_template(
+            "public/receipt.html",
+            proposal=proposal,
+            community=proposal.community,
+            vote=None,
+            unknown=True,
+            code=code[:40],
+        ), 404
+    return render_template(
+        "public/receipt.html",
+        proposal=proposal,
+        community=proposal.community,
+        vote=vote,
+        entry=entry,
+        code=receipts.display(vote.receipt_code),
+    )
+
+
+@bp.route("/<public_id>/objections", methods=["POST"])
+def objection(public_id: str):
+    proposal = _proposal(public_id)
+    db = extensions.session()
+    form = request.form
+    try:
+        results.file_objection(
+            db,
+            proposal,
+            name=form.get("name", ""),
+            text=form.get("text", ""),
+            household=form.get("household", ""),
+            contact=form.get("contact", ""),
+        )
+        db.commit()
+    except (Forbidden, Invalid) as exc:
+        db.rollback()
+        from ..web import translate_error
+
+        return render_template(
+            "public/objection_refused.html",
+            proposal=proposal,
+            community=proposal.community,
+            message=translate_error(exc),
+        ), exc.status
+    return redirect(url_for("public.show", public_id=public_id, filed=1) + "#objections", code=303)
+
+
+@bp.route("/<public_id>/<any(notice, results, final):kind>.pdf")
+def pdf(public_id: str, kind: str):
+    proposal = _proposal(public_id)
+    if not _reached(proposal, STAGE_OF_PDF[kind]):
+        abort(404)
+    data = notices.pdf_for(extensions.session(), proposal, kind)
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename={kind}-{proposal.id}.pdf"},
+    )
+
+
+@bp.route("/<public_id>/plan.pdf")
+def plan(public_id: str):
+    proposal = _proposal(public_id)
+    attachment = costs.plan_attachment(extensions.session(), proposal)
+    if attachment is None or attachment.data is None:
+        abort(404)
+    return Response(
+        attachment.data,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"inline; filename=plan-{proposal.id}.pdf"},
+    )

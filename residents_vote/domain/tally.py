@@ -316,11 +316,10 @@ def evaluate(rule: Rule, electorate: Electorate, counts: QuestionCounts) -> Verd
     results = []
     for t in rule.thresholds:
         base = _pick(electorate if t.of == "electorate" else participation, t.measure)
-        actual = _pick(participation if t.counts == "participation" else counts.answers["agree"],
-                       t.measure)
-        results.append(
-            ThresholdResult(t, base, t.required(base), actual, t.met(actual, base))
+        actual = _pick(
+            participation if t.counts == "participation" else counts.answers["agree"], t.measure
         )
+        results.append(ThresholdResult(t, base, t.required(base), actual, t.met(actual, base)))
     passed = participation.persons > 0 and all(r.met for r in results)
     return Verdict(rule=rule, results=tuple(results), passed=passed)
 
@@ -388,12 +387,22 @@ def shortfall_text(results: Sequence[ThresholdResult], *, headcount: str = "hous
     _check_headcount(headcount)
     parts = []
     for counts, verb in (("participation", "participating"), ("agree", "agreeing")):
-        persons = max((r.shortfall for r in results
-                       if r.threshold.counts == counts and r.threshold.measure == "persons"),
-                      default=0)
-        area = max((r.shortfall for r in results
-                    if r.threshold.counts == counts and r.threshold.measure == "area"),
-                   default=0)
+        persons = max(
+            (
+                r.shortfall
+                for r in results
+                if r.threshold.counts == counts and r.threshold.measure == "persons"
+            ),
+            default=0,
+        )
+        area = max(
+            (
+                r.shortfall
+                for r in results
+                if r.threshold.counts == counts and r.threshold.measure == "area"
+            ),
+            default=0,
+        )
         pieces = []
         if persons:
             pieces.append(_plural(persons, headcount))

@@ -18,6 +18,7 @@ import math
 import multiprocessing
 import os
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -156,8 +157,9 @@ def wrap_text(text: str, width: Callable[[str], float], max_width: float) -> lis
     for para in text.split("\n"):
         cur: list[str] = []
         cur_w = 0.0
+        first = len(lines)  # leading spaces of a paragraph are kept (indent), of a line not
         for tok in _TOKEN.findall(para):
-            if tok.isspace() and not cur:
+            if tok.isspace() and not cur and len(lines) > first:
                 continue
             w = width(tok)
             if cur_w + w <= max_width + 1e-6:
@@ -453,44 +455,62 @@ def _f(v: float) -> str:
 
 
 class _Face:
-    """A font as used by the raw writer: resource name, widths and cached glyph codes."""
+    """A font as used by the raw writer: resource name, widths and cached glyph codes.
+
+    Glyph codes come from the document's subset map, so every character must be
+    picked before the fonts are written out. `freeze()` drops the font object (which
+    makes the face cheap to pickle to a worker) and from then on only characters seen
+    before are accepted.
+    """
 
     def __init__(self, pdf: FPDF, key: str) -> None:
         font = pdf.fonts[key]
-        self.font = font
+        self.font: object | None = font
         self.name = f"/F{font.i}"
         self.core = getattr(font, "type", "") == "core"
         self._hex: dict[str, str] = {}
         self._w: dict[str, float] = {}
 
+    def learn(self, text: str) -> None:
+        """Pick glyphs and look up widths for the characters of text."""
+        font = self.font
+        assert font is not None, "face is frozen"
+        for ch in text:
+            if ch in self._w:
+                continue
+            if self.core:
+                self._w[ch] = float(font.cw.get(ch, 600))  # type: ignore[attr-defined]
+                self._hex[ch] = ch if ord(ch) < 256 else "?"
+            else:
+                self._w[ch] = float(font.cw[ord(ch)])  # type: ignore[attr-defined]
+                gid = font.subset.pick(ord(ch))  # type: ignore[attr-defined]
+                self._hex[ch] = "" if gid is None else f"{gid:04X}"
+
+    def freeze(self) -> None:
+        self.font = None
+
     def width(self, text: str, size: float) -> float:
         """Width in mm at size pt."""
-        wcache = self._w
-        total = 0.0
-        for ch in text:
-            w = wcache.get(ch)
-            if w is None:
-                key = ch if self.core else ord(ch)
-                w = wcache[ch] = float(self.font.cw[key])
-            total += w
+        w = self._w
+        try:
+            total = sum(w[ch] for ch in text)
+        except KeyError:
+            self.learn(text)
+            total = sum(w[ch] for ch in text)
         return total * size / 1000 * PT
 
     def encode(self, text: str) -> str:
         """PDF string operand: hex glyph codes of the document's subset (or latin-1)."""
+        h = self._hex
+        try:
+            codes = [h[ch] for ch in text]
+        except KeyError:
+            self.learn(text)
+            codes = [h[ch] for ch in text]
         if self.core:
-            data = text.encode("latin-1", "replace")
-            return "(" + data.decode("latin-1").replace("\\", "\\\\").replace("(", "\\(").replace(
-                ")", "\\)"
-            ) + ")"
-        hcache = self._hex
-        out = []
-        for ch in text:
-            h = hcache.get(ch)
-            if h is None:
-                gid = self.font.subset.pick(ord(ch))
-                h = hcache[ch] = "" if gid is None else f"{gid:04X}"
-            out.append(h)
-        return "<" + "".join(out) + ">"
+            raw = "".join(codes)
+            return "(" + raw.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+        return "<" + "".join(codes) + ">"
 
 
 class _Ops:
@@ -510,8 +530,15 @@ class _Ops:
         )
 
     def rect(
-        self, x: float, y: float, w: float, h: float, *, fill: float | None = None,
-        stroke: float | None = 0.6, gray: float = 0,
+        self,
+        x: float,
+        y: float,
+        w: float,
+        h: float,
+        *,
+        fill: float | None = None,
+        stroke: float | None = 0.6,
+        gray: float = 0,
     ) -> None:
         """Rectangle; fill is a gray level (0..1), stroke a line width in pt."""
         op = f"{_f(x * K)} {_f((PAGE_H - y - h) * K)} {_f(w * K)} {_f(h * K)} re"
@@ -523,8 +550,15 @@ class _Ops:
             self.parts.append(f"q {gray:.2f} G {stroke or 0.6:.2f} w {op} S Q\n")
 
     def line(
-        self, x1: float, y1: float, x2: float, y2: float, *, width: float = 0.5,
-        gray: float = 0, dash: str = "",
+        self,
+        x1: float,
+        y1: float,
+        x2: float,
+        y2: float,
+        *,
+        width: float = 0.5,
+        gray: float = 0,
+        dash: str = "",
     ) -> None:
         d = f"[{dash}] 0 d " if dash else ""
         self.parts.append(
@@ -622,13 +656,13 @@ class _BallotLayout:
         self.has_share = has_share
         # QR area such that the dark symbol itself is QR_SYMBOL_MM wide
         self.qr_size = QR_SYMBOL_MM * (qr_modules + 2 * QUIET_ZONE) / qr_modules
-        for step in range(0, 9):
+        for step in range(0, 10):
             scale = 1.0 - 0.05 * step
             if self._build(scale):
                 break
         else:
             raise ValueError(
-                "ballot text does not fit one A4 page even at 60 % size; "
+                "ballot text does not fit one A4 page even at 55 % size; "
                 "shorten the title, questions, rule or hand-in text"
             )
         self.scale = scale
@@ -670,7 +704,8 @@ class _BallotLayout:
         t = "表决票"
         ops.text(bold, 24, (PAGE_W - bold.width(t, 24)) / 2, y, t)
         y += 2.5
-        tsize = 13.5 * s
+        g = (1 + s) / 2  # everything but the questions shrinks half as fast
+        tsize = 13.5 * g
         for line in self._wrap(bold, tsize, c.title, cw - 10):
             y += lh(tsize, 1.4)
             ops.text(bold, tsize, (PAGE_W - bold.width(line, tsize)) / 2, y, line)
@@ -690,18 +725,34 @@ class _BallotLayout:
 
         def cell_label(x: float, yy: float, w: float, h: float, text: str) -> None:
             ops.rect(x, yy, w, h, fill=0.92, stroke=None)
-            ops.text(reg, ls, x + (w - reg.width(text, ls)) / 2, yy + h / 2 + ls * PT * 0.36,
-                     text, gray=0.15)
+            ops.text(
+                reg,
+                ls,
+                x + (w - reg.width(text, ls)) / 2,
+                yy + h / 2 + ls * PT * 0.36,
+                text,
+                gray=0.15,
+            )
 
         def base(yy: float, h: float, size: float) -> float:
             return yy + h / 2 + size * PT * 0.36
 
         rows: list[list[tuple[str, float, str | None]]] = [
             [("小区名称", label_w, None), ("", left_w - label_w, "@community")],
-            [("楼栋", label_w, None), ("", 20, "building"), ("单元", 16, None),
-             ("", 20, "unit"), ("房号", 16, None), ("", left_w - label_w - 72, "room")],
-            [("户号", label_w, None), ("", 34, "household"), ("专有面积", 22, None),
-             ("", left_w - label_w - 56, "area")],
+            [
+                ("楼栋", label_w, None),
+                ("", 20, "building"),
+                ("单元", 16, None),
+                ("", 20, "unit"),
+                ("房号", 16, None),
+                ("", left_w - label_w - 72, "room"),
+            ],
+            [
+                ("户号", label_w, None),
+                ("", 34, "household"),
+                ("专有面积", 22, None),
+                ("", left_w - label_w - 56, "area"),
+            ],
             [("业主姓名", label_w, None), ("", left_w - label_w, "owner_name")],
         ]
         if self.has_share:
@@ -714,17 +765,19 @@ class _BallotLayout:
                 if key is None:
                     cell_label(x, yy, w, rh, text)
                 elif key == "@community":
-                    ops.parts.append(_Slot(bold, fs, x + 2, base(yy, rh, fs), w - 4).ops(
-                        c.community))
+                    ops.parts.append(
+                        _Slot(bold, fs, x + 2, base(yy, rh, fs), w - 4).ops(c.community)
+                    )
                 elif key == "@window":
-                    ops.text(reg, fs * 0.95, x + 2, base(yy, rh, fs * 0.95),
-                             f"{c.opens} 至 {c.deadline}")
+                    ops.text(
+                        reg, fs * 0.95, x + 2, base(yy, rh, fs * 0.95), f"{c.opens} 至 {c.deadline}"
+                    )
                 else:
                     slots[key] = _Slot(bold, fs, x + 2, base(yy, rh, fs), w - 4)
                 x += w
             yy += rh
         # decision rule row: may wrap
-        rsize = 9.0 * s
+        rsize = 9.0 * g
         rule_lines = self._wrap(reg, rsize, c.rule, left_w - label_w - 4)
         rule_h = max(rh, len(rule_lines) * lh(rsize, 1.4) + 3)
         cell_label(x0, yy, label_w, rule_h, "表决规则")
@@ -775,8 +828,10 @@ class _BallotLayout:
         ops.rect(x0, y, cw, head_h, fill=0.88, stroke=None)
         hs = 10.0
         for text, xx, w in (
-            ("序号", x0, num_w), ("表决事项", x0 + num_w, q_w),
-            ("同意", x0 + num_w + q_w, opt_w), ("反对", x0 + num_w + q_w + opt_w, opt_w),
+            ("序号", x0, num_w),
+            ("表决事项", x0 + num_w, q_w),
+            ("同意", x0 + num_w + q_w, opt_w),
+            ("反对", x0 + num_w + q_w + opt_w, opt_w),
             ("弃权", x0 + num_w + q_w + 2 * opt_w, opt_w),
         ):
             ops.text(bold, hs, xx + (w - bold.width(text, hs)) / 2, base(y, head_h, hs), text)
@@ -785,10 +840,11 @@ class _BallotLayout:
         qsize = 10.5 * s
         qlh = lh(qsize, 1.45)
         row_tops = [y]
-        box = 9.0 if s > 0.8 else 8.0
+        box = 9.0 if s >= 0.9 else 8.0 if s >= 0.75 else 7.0 if s >= 0.65 else 6.0
+        row_min = box + (5.0 if s >= 0.85 else 2.5)
         for i, q in enumerate(c.questions, start=1):
             lines = self._wrap(reg, qsize, q, q_w - 5)
-            row_h = max(box + 5, len(lines) * qlh + 4) + extra
+            row_h = max(row_min, len(lines) * qlh + 3.5) + extra
             ty = y + (row_h - len(lines) * qlh) / 2
             for line in lines:
                 ty += qlh
@@ -803,8 +859,12 @@ class _BallotLayout:
         ops.rect(x0, table_top, cw, y - table_top, stroke=0.8, gray=0.2)
         for ry in row_tops[:-1]:
             ops.line(x0, ry, x1, ry, width=0.5, gray=0.4)
-        for xx in (x0 + num_w, x0 + num_w + q_w, x0 + num_w + q_w + opt_w,
-                   x0 + num_w + q_w + 2 * opt_w):
+        for xx in (
+            x0 + num_w,
+            x0 + num_w + q_w,
+            x0 + num_w + q_w + opt_w,
+            x0 + num_w + q_w + 2 * opt_w,
+        ):
             ops.line(xx, table_top, xx, y, width=0.5, gray=0.4)
         y += 3.0
 
@@ -903,8 +963,8 @@ class _BallotLayout:
         stub_w = 100.0
         ops.parts.append(_Slot(reg, 8.5, x0, sy, stub_w).ops(f"{c.community} · {c.title}"))
         sy += 4.6
-        ops.text(reg, 7.5, x0, sy, "交票时请收票人填写右栏。请保管好回执，公示期内可凭回执码查询本户表决记录。",
-                 gray=0.3)
+        keep = "交票时请收票人填写右栏。请保管好回执，公示期内可凭回执码查询本户表决记录。"
+        ops.text(reg, 7.5, x0, sy, keep, gray=0.3)
         bx = x0 + stub_w + 8 + 25
         bw = x1 - bx
         bt = stub_top + 1.0
@@ -923,77 +983,222 @@ class _BallotLayout:
         return True
 
     # ------------------------------------------------------------------ per page
-    def page_ops(self, p: BallotPage) -> str:
-        """Operators for one household's page: static part + its strings + its QR."""
+    def fields(self, p: BallotPage) -> list[tuple[_Slot, str]]:
+        """The per-page strings and where they go."""
         s = self.slots
+        out = [
+            (s["serial"], p.serial),
+            (s["building"], p.building),
+            (s["unit"], p.unit),
+            (s["room"], p.room),
+            (s["household"], p.household),
+            (s["area"], f"{p.area} m²" if p.area else ""),
+            (s["owner_name"], p.owner_name),
+            (s["stub_serial"], p.serial),
+            (s["stub_household"], p.household),
+        ]
+        if "share" in s:
+            out.append((s["share"], p.share))
+        return out
+
+    def learn(self, pages: Sequence[BallotPage]) -> None:
+        """Register every character the pages will print, then freeze the faces."""
+        chars: dict[int, set[str]] = {}
+        faces: dict[int, _Face] = {}
+        for p in pages:
+            for slot, text in self.fields(p):
+                chars.setdefault(id(slot.face), set()).update(text)
+                faces[id(slot.face)] = slot.face
+            chars.setdefault(id(self.mono), set()).update(p.url)
+        faces[id(self.mono)] = self.mono
+        for key, face in faces.items():
+            face.learn("".join(sorted(chars.get(key, ()))) + "…M")
+        for face in (self.reg, self.bold, self.mono):
+            face.freeze()
+
+    def page_ops(self, p: BallotPage) -> str:
+        """Operators for one household's own content: its strings and its QR code."""
         qx, qy = self.qr_xy
         qr = qr_runs(p.url, mask=QR_MASK)
-        area = f"{p.area} m²" if p.area else ""
-        return "".join((
-            "q\n",
-            self.static,
-            s["serial"].ops(p.serial),
-            s["building"].ops(p.building),
-            s["unit"].ops(p.unit),
-            s["room"].ops(p.room),
-            s["household"].ops(p.household),
-            s["area"].ops(area),
-            s["owner_name"].ops(p.owner_name),
-            s["share"].ops(p.share) if "share" in s else "",
-            s["stub_serial"].ops(p.serial),
-            s["stub_household"].ops(p.household),
-            self.url_slot.ops(p.url),
-            _qr_ops(qr, qx, qy, self.qr_size, K, PAGE_H),
-            "Q\n",
-        ))
+        parts = [slot.ops(text) for slot, text in self.fields(p)]
+        parts.append(self.url_slot.ops(p.url))
+        parts.append(_qr_ops(qr, qx, qy, self.qr_size, K, PAGE_H))
+        return "".join(parts)
 
 
-def _ballot_pdf(common: BallotCommon, pages: Sequence[BallotPage]) -> tuple[FPDF, _BallotLayout]:
-    """A fresh FPDF (fonts loaded) plus the layout for these ballots."""
+TEMPLATE = "/Tpl"  # name of the Form XObject that holds the static part of a ballot
+
+
+def _page_streams(layout: _BallotLayout, pages: Sequence[BallotPage]) -> list[bytes]:
+    """Compressed content streams for these pages (runs in the worker processes)."""
+    head = f"q {TEMPLATE} Do Q\n"
+    return [zlib.compress((head + layout.page_ops(p)).encode("latin-1")) for p in pages]
+
+
+_OBJ_REF = r"(\d+) 0 R"
+
+
+class _Carrier:
+    """An fpdf2 output parsed just enough to reuse its font objects.
+
+    fpdf2 writes a classic xref table and uncompressed object dictionaries, so the
+    objects can be located by offset and copied verbatim.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        xref_at = int(re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", data).group(1))  # type: ignore[union-attr]
+        m = re.compile(rb"xref\s+0 (\d+)\s+").match(data, xref_at)
+        if m is None:
+            raise RuntimeError("unexpected fpdf2 output: no classic xref table")
+        count = int(m.group(1))
+        table = data[m.end() : m.end() + 20 * count]
+        self.offsets = {i: int(table[20 * i : 20 * i + 10]) for i in range(1, count)}
+        self.xref_at = xref_at
+        trailer = data[m.end() + 20 * count :]
+        self.trailer = trailer
+        self.root = self._ref(trailer, b"Root")
+        self.info = self._ref(trailer, b"Info")
+        idm = re.search(rb"/ID\s*(\[[^\]]*\])", trailer)
+        self.id = idm.group(1) if idm else b""
+        self.pages = self._ref(self.body(self.root), b"Pages")
+        kids = re.search(rb"/Kids\s*\[\s*(\d+) 0 R", self.body(self.pages))
+        assert kids is not None
+        self.page = int(kids.group(1))
+        page = self.body(self.page)
+        self.contents = self._ref(page, b"Contents")
+        self.resources = self._ref(page, b"Resources")
+
+    @staticmethod
+    def _ref(text: bytes, key: bytes) -> int:
+        m = re.search(rb"/" + key + rb"\s+(\d+) 0 R", text)
+        if m is None:
+            raise RuntimeError(f"unexpected fpdf2 output: no /{key.decode()} reference")
+        return int(m.group(1))
+
+    def span(self, num: int) -> bytes:
+        """The bytes of object num, from "num 0 obj" up to the next object."""
+        start = self.offsets[num]
+        ends = [o for o in self.offsets.values() if o > start]
+        return self.data[start : min(ends) if ends else self.xref_at]
+
+    def body(self, num: int) -> bytes:
+        """The dictionary of object num (between "obj" and "endobj"/"stream")."""
+        text = self.span(num)
+        text = text[text.index(b"obj") + 3 :]
+        for end in (b"stream", b"endobj"):
+            if end in text:
+                text = text[: text.index(end)]
+        return text.strip()
+
+
+def _assemble(
+    carrier: _Carrier, template: bytes, streams: Sequence[bytes], media_box: str
+) -> bytes:
+    """Write the ballot PDF: the carrier's fonts and info, one template, many pages.
+
+    The carrier's catalog, page tree, page, page content and resources objects are
+    replaced (same numbers, so no gaps or orphans); everything else is copied as is.
+    """
+    replaced = {carrier.root, carrier.pages, carrier.page, carrier.contents, carrier.resources}
+    size = max(carrier.offsets) + 1
+    nums = iter(sorted(replaced - {carrier.root, carrier.pages, carrier.resources}))
+    tpl_num = next(nums)
+    first_page = next(nums)
+    page_nums = [first_page] + list(range(size, size + len(streams) - 1))
+    content_nums = list(range(size + len(streams) - 1, size + 2 * len(streams) - 1))
+    total = size + 2 * len(streams) - 1
+
+    out = io.BytesIO()
+    header_end = min(carrier.offsets.values())
+    out.write(carrier.data[:header_end])
+    offsets: dict[int, int] = {}
+    for num in sorted(carrier.offsets, key=carrier.offsets.__getitem__):
+        if num not in replaced:
+            offsets[num] = out.tell()
+            out.write(carrier.span(num))
+
+    def obj(num: int, body: bytes, stream: bytes | None = None) -> None:
+        offsets[num] = out.tell()
+        out.write(b"%d 0 obj\n" % num)
+        out.write(body)
+        if stream is not None:
+            out.write(b"\nstream\n")
+            out.write(stream)
+            out.write(b"\nendstream")
+        out.write(b"\nendobj\n")
+
+    fonts_res = carrier.body(carrier.resources)  # << /Font <<...>> /ProcSet [...] >>
+    assert fonts_res.startswith(b"<<") and fonts_res.endswith(b">>")
+    page_res = fonts_res[:-2] + b"/XObject <<%s %d 0 R>>\n>>" % (TEMPLATE.encode(), tpl_num)
+    obj(carrier.resources, page_res)
+    obj(
+        tpl_num,
+        b"<<\n/Type /XObject\n/Subtype /Form\n/BBox %s\n/Resources %s\n/Filter /FlateDecode"
+        b"\n/Length %d\n>>" % (media_box.encode(), fonts_res, len(template)),
+        template,
+    )
+    kids = b" ".join(b"%d 0 R" % n for n in page_nums)
+    obj(
+        carrier.pages,
+        b"<<\n/Type /Pages\n/Count %d\n/MediaBox %s\n/Kids [%s]\n>>"
+        % (len(streams), media_box.encode(), kids),
+    )
+    obj(
+        carrier.root,
+        b"<<\n/Type /Catalog\n/Pages %d 0 R\n/PageLayout /OneColumn\n>>" % carrier.pages,
+    )
+    res_ref = b"%d 0 R" % carrier.resources
+    for pnum, cnum, data in zip(page_nums, content_nums, streams, strict=True):
+        obj(
+            pnum,
+            b"<</Type /Page /Parent %d 0 R /Resources %s /Contents %d 0 R>>"
+            % (carrier.pages, res_ref, cnum),
+        )
+        obj(cnum, b"<</Filter /FlateDecode /Length %d>>" % len(data), data)
+
+    xref_at = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % total)
+    out.write(b"".join(b"%010d 00000 n \n" % offsets[n] for n in range(1, total)))
+    info = b"/Info %d 0 R\n" % carrier.info
+    ident = b"/ID %s\n" % carrier.id if carrier.id else b""
+    out.write(
+        b"trailer\n<<\n/Size %d\n/Root %d 0 R\n%s%s>>\nstartxref\n%d\n%%%%EOF\n"
+        % (total, carrier.root, info, ident, xref_at)
+    )
+    return out.getvalue()
+
+
+def _ballot_setup(common: BallotCommon, pages: Sequence[BallotPage]) -> tuple[FPDF, _BallotLayout]:
+    """A fresh FPDF (fonts loaded) and the frozen layout for these ballots."""
     pdf = new_pdf()
     pdf.set_font("courier", "", 8)  # registers the core font used for printed links
     pdf.set_font(FAMILY, "", 10)
     pdf.set_auto_page_break(False)
-    pdf.set_margins(0, 0, 0)
-    pdf.single_resources_object = True  # raw operators may use every font on every page
-    pdf.allow_images_transparency = False  # no images: skip the per-page /Group dict
+    pdf.single_resources_object = True  # one /Resources object, reused by every page
+    pdf.allow_images_transparency = False
     pdf.alias_nb_pages(None)  # type: ignore[arg-type]
     pdf.set_title(f"{common.title} 表决票")
     pdf.set_creator("residents_vote")
     shortest = min(pages, key=lambda p: len(p.url)).url
     layout = _BallotLayout(
-        pdf, common, has_share=any(p.share for p in pages),
+        pdf,
+        common,
+        has_share=any(p.share for p in pages),
         qr_modules=qr_runs(shortest, mask=QR_MASK).modules,
     )
+    layout.learn(pages)
     return pdf, layout
 
 
-def _render_into(pdf: FPDF, layout: _BallotLayout, pages: Sequence[BallotPage]) -> bytes:
-    for p in pages:
-        pdf.add_page()
-        pdf._out(layout.page_ops(p).encode("latin-1"))  # noqa: SLF001
-    return bytes(pdf.output())
-
-
-# state shared with forked workers (set just before the pool forks, cleared after)
-_JOB: tuple[FPDF, _BallotLayout, Sequence[BallotPage]] | None = None
-
-
-def _render_chunk(bounds: tuple[int, int]) -> bytes:
-    assert _JOB is not None
-    pdf, layout, pages = _JOB
-    return _render_into(pdf, layout, pages[bounds[0] : bounds[1]])
-
-
-def _merge(chunks: Sequence[bytes]) -> bytes:
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter()
-    for data in chunks:
-        writer.append(PdfReader(io.BytesIO(data)))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+def _font_carrier(pdf: FPDF) -> _Carrier:
+    """Let fpdf2 write the (subset) fonts into a one-page document we take apart."""
+    for font in pdf.fonts.values():
+        tt = getattr(font, "ttfont", None)
+        if tt is not None:
+            tt.recalcBBoxes = False  # fpdf2 re-saves the whole subset font; skip bbox math
+    pdf.add_page()
+    return _Carrier(bytes(pdf.output()))
 
 
 SMALL_JOB = 200  # below this many pages one process is faster than forking
@@ -1004,12 +1209,13 @@ def render_ballots(
 ) -> bytes:
     """One A4 ballot page per household, as PDF bytes.
 
-    workers=None uses every CPU for large jobs (>= 200 pages) and one process for small
-    ones. With several workers the pages are split into contiguous chunks rendered in
-    forked processes (fonts and layout are prepared once, before the fork) and the
-    chunk PDFs are merged in order with pypdf.
+    The static part of the page is laid out once and stored once, as a Form XObject
+    that every page draws; each page stream holds only that household's strings and
+    QR code. workers=None uses every CPU for large jobs (>= 200 pages) and a single
+    process for small ones; the worker pool is forked before the fonts are loaded so
+    the workers stay small, and encodes QR codes and page streams while this process
+    writes the font subsets.
     """
-    global _JOB
     if not pages:
         raise ValueError("render_ballots needs at least one page")
     if workers is None:
@@ -1017,15 +1223,20 @@ def render_ballots(
     workers = max(1, min(workers, len(pages) // 50 or 1))
     if "fork" not in multiprocessing.get_all_start_methods():
         workers = 1
-    pdf, layout = _ballot_pdf(common, pages)
     if workers == 1:
-        return _render_into(pdf, layout, pages)
+        pdf, layout = _ballot_setup(common, pages)
+        streams = _page_streams(layout, pages)
+        template = zlib.compress(layout.static.encode("latin-1"))
+        media_box = f"[0 0 {pdf.w_pt:.2f} {pdf.h_pt:.2f}]"
+        return _assemble(_font_carrier(pdf), template, streams, media_box)
+
     step = math.ceil(len(pages) / workers)
-    bounds = [(i, min(i + step, len(pages))) for i in range(0, len(pages), step)]
-    _JOB = (pdf, layout, pages)
-    try:
-        with multiprocessing.get_context("fork").Pool(len(bounds)) as pool:
-            chunks = pool.map(_render_chunk, bounds, chunksize=1)
-    finally:
-        _JOB = None
-    return _merge(chunks)
+    chunks = [pages[i : i + step] for i in range(0, len(pages), step)]
+    with multiprocessing.get_context("fork").Pool(len(chunks)) as pool:
+        pdf, layout = _ballot_setup(common, pages)
+        pending = [pool.apply_async(_page_streams, (layout, chunk)) for chunk in chunks]
+        template = zlib.compress(layout.static.encode("latin-1"))
+        media_box = f"[0 0 {pdf.w_pt:.2f} {pdf.h_pt:.2f}]"
+        carrier = _font_carrier(pdf)  # font subsetting overlaps with the workers
+        streams = [s for job in pending for s in job.get()]
+    return _assemble(carrier, template, streams, media_box)

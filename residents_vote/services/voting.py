@@ -295,3 +295,7 @@ def by_receipt(session: Session, proposal: Proposal, code: str) -> tuple[Vote, E
     if vote is None:
         raise NotFound(N_("No vote has this receipt code."))
     return vote, _entry(session, proposal, vote.household_id)
+
+
+def voted_household_ids(session: Session, proposal: Proposal) -> list[int]:
+    return list(session.scalars(select(Vote.household_id).where(Vote.proposal_id == proposal.id)))

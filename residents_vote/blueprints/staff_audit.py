@@ -1,0 +1,7 @@
+"""Staff page listing a proposal's audit events."""
+
+from __future__ import annotations
+
+from .staff import bp
+
+__all__ = ["bp"]
