@@ -7,8 +7,17 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     from ..web import check_blueprints
-    from . import admin, auth, ballot, committee, public, staff
-    from . import staff_audit, staff_proposals, staff_results
+    from . import (
+        admin,
+        auth,
+        ballot,
+        committee,
+        public,
+        staff,
+        staff_audit,
+        staff_proposals,
+        staff_results,
+    )
 
     del staff_audit, staff_proposals, staff_results  # their routes live on staff.bp
 
