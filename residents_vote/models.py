@@ -130,6 +130,17 @@ class User(Base):
 
     communities: Mapped[list[Community]] = relationship(secondary="user_community")
 
+    # The user protocol Flask-Login expects, without importing it into the model.
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
 
 class UserCommunity(Base):
     __tablename__ = "user_community"

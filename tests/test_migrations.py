@@ -8,8 +8,10 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from residents_vote import create_app
-from residents_vote import models  # noqa: F401 - registers every table on Base.metadata
+from residents_vote import (
+    create_app,
+    models,  # noqa: F401 - registers every table on Base.metadata
+)
 from residents_vote.cli import alembic_config
 from residents_vote.db import Base
 

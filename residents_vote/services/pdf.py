@@ -245,7 +245,7 @@ def draw_qr(
     The area includes the 4-module quiet zone, which is left unpainted (white paper).
     """
     qr = qr_runs(data, mask=mask)
-    pdf._out(_qr_ops(qr, x, y, size_mm, pdf.k, pdf.h))  # noqa: SLF001 - raw path, see _qr_ops
+    pdf._out(_qr_ops(qr, x, y, size_mm, pdf.k, pdf.h))  # raw operators: one path, see _qr_ops
 
 
 # --------------------------------------------------------------------------- notices
@@ -698,8 +698,8 @@ class _BallotLayout:
         ops.text(reg, 9, x0, y, c.community[:40], gray=0.35)
         label = "编号："
         lw = reg.width(label, 9.5)
-        ops.text(reg, 9.5, x1 - 48, y, label, gray=0.25)
-        slots["serial"] = _Slot(bold, 12, x1 - 48 + lw, y + 0.2, 48 - lw)
+        ops.text(reg, 9.5, x1 - 62, y, label, gray=0.25)
+        slots["serial"] = _Slot(bold, 12, x1 - 62 + lw, y + 0.2, 62 - lw, min_scale=0.45)
         y += 11.0
         t = "表决票"
         ops.text(bold, 24, (PAGE_W - bold.width(t, 24)) / 2, y, t)
@@ -955,10 +955,11 @@ class _BallotLayout:
         sy = stub_top + 4.5
         ops.text(bold, 11, x0, sy, "表决票回执（由业主留存）")
         sy += 6.5
+        lw = reg.width("编号：", 9.5)
         ops.text(reg, 9.5, x0, sy, "编号：")
-        slots["stub_serial"] = _Slot(bold, 10, x0 + reg.width("编号：", 9.5), sy, 36)
-        ops.text(reg, 9.5, x0 + 46, sy, "户号：")
-        slots["stub_household"] = _Slot(bold, 10, x0 + 46 + reg.width("户号：", 9.5), sy, 36)
+        slots["stub_serial"] = _Slot(bold, 10, x0 + lw, sy, 60 - lw - 2, min_scale=0.55)
+        ops.text(reg, 9.5, x0 + 60, sy, "户号：")
+        slots["stub_household"] = _Slot(bold, 10, x0 + 60 + lw, sy, 40 - lw)
         sy += 5.2
         stub_w = 100.0
         ops.parts.append(_Slot(reg, 8.5, x0, sy, stub_w).ops(f"{c.community} · {c.title}"))
