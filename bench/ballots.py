@@ -127,8 +127,14 @@ def naive_ballots(common: BallotCommon, pages: list[BallotPage]) -> bytes:
         y = 42.0
         rows = [
             [("小区名称", 22), (common.community, 104)],
-            [("楼栋", 22), (p.building, 20), ("单元", 16), (p.unit, 20), ("房号", 16),
-             (p.room, 32)],
+            [
+                ("楼栋", 22),
+                (p.building, 20),
+                ("单元", 16),
+                (p.unit, 20),
+                ("房号", 16),
+                (p.room, 32),
+            ],
             [("户号", 22), (p.household, 34), ("专有面积", 22), (f"{p.area} m²", 48)],
             [("业主姓名", 22), (p.owner_name, 104)],
             [("费用分摊", 22), (p.share, 104)],
@@ -198,8 +204,10 @@ def naive_ballots(common: BallotCommon, pages: list[BallotPage]) -> bytes:
         y = pdf.get_y() + 3
         pdf.rect(13, y, 184, 30)
         pdf.set_font(FAMILY, "", 10)
-        for labels in (("业主签名：", "联系电话：", "日期：    年    月    日"),
-                       ("代理人姓名：", "代理人签名：", "代理人电话：")):
+        for labels in (
+            ("业主签名：", "联系电话：", "日期：    年    月    日"),
+            ("代理人姓名：", "代理人签名：", "代理人电话："),
+        ):
             y += 10
             pdf.set_xy(16, y - 5)
             for text in labels:
@@ -311,8 +319,12 @@ def line(name: str, r: dict, total_pages: int) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pages", type=int, default=5000)
-    ap.add_argument("--baseline-pages", type=int, default=500,
-                    help="pages for the naive baseline (0 = skip; extrapolated if < --pages)")
+    ap.add_argument(
+        "--baseline-pages",
+        type=int,
+        default=500,
+        help="pages for the naive baseline (0 = skip; extrapolated if < --pages)",
+    )
     ap.add_argument("--workers", type=int, default=None, help="default: render_ballots decides")
     ap.add_argument("--samples", type=int, default=10, help="pages whose QR is decoded")
     ap.add_argument("--keep", help="also save the fast PDF here")
@@ -340,14 +352,20 @@ def main() -> None:
         if args.baseline_pages:
             n = min(args.baseline_pages, args.pages)
             base = in_child("naive", n, None, os.path.join(tmp, "naive.pdf"))
-            print(line("naive baseline (qrcode PNG per page, layout per page, 1 process)",
-                       base, args.pages))
+            print(
+                line(
+                    "naive baseline (qrcode PNG per page, layout per page, 1 process)",
+                    base,
+                    args.pages,
+                )
+            )
             ratio = (fast["pages"] / fast["seconds"]) / (base["pages"] / base["seconds"])
             print(f"speed ratio (pages/s fast / naive): {ratio:.1f}x")
 
         if shutil.which("pdftoppm") and shutil.which("zbarimg"):
-            ok, total, problems = check_qr(fast_pdf, [p.url for p in fake_pages(args.pages)],
-                                           args.samples)
+            ok, total, problems = check_qr(
+                fast_pdf, [p.url for p in fake_pages(args.pages)], args.samples
+            )
             print(f"QR decoded {ok}/{total}")
             for problem in problems:
                 print("  " + problem)

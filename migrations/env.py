@@ -9,7 +9,7 @@ from alembic import context
 
 from residents_vote import config as rv_config
 from residents_vote import models  # noqa: F401 - registers the tables
-from residents_vote.db import Base, make_engine, set_write_intent
+from residents_vote.db import Base, make_engine, reset_write_intent, set_write_intent
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -51,13 +51,16 @@ def run_migrations_online() -> None:
     url = _url()
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(url[len("sqlite:///") :]) or ".", exist_ok=True)
-    set_write_intent(True)
-    engine = make_engine(url)
-    with engine.connect() as conn:
-        _configure(conn)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+    token = set_write_intent(True)
+    try:
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            _configure(conn)
+            with context.begin_transaction():
+                context.run_migrations()
+        engine.dispose()
+    finally:
+        reset_write_intent(token)
 
 
 if context.is_offline_mode():

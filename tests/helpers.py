@@ -21,17 +21,6 @@ from residents_vote import db as dbmod
 from residents_vote.models import AuditEvent, Community, Household, User
 
 PASSWORD = "correct horse battery"
-
-# models.User must provide Flask-Login's user protocol; without it login_user() raises
-# AttributeError ('User' object has no attribute 'is_active') and POST /login answers 500.
-# Strict: while the cause is present these tests must fail; once fixed they simply run.
-_LOGIN_PROTOCOL = ("is_active", "is_authenticated", "is_anonymous", "get_id")
-LOGIN_BUG = pytest.mark.xfail(
-    not all(hasattr(User, name) for name in _LOGIN_PROTOCOL),
-    strict=True,
-    reason="BUG: models.User lacks flask_login.UserMixin (is_active/is_authenticated/get_id);"
-    " login_user() raises AttributeError, POST /login answers 500",
-)
 EXPORT_HEADER_LINE = "楼栋,单元,房号,专有部分面积,业主姓名,业主标识,电话"
 
 

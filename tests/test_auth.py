@@ -11,7 +11,6 @@ from sqlalchemy import select
 from residents_vote.models import AuditEvent, Household, User
 from residents_vote.services import users
 from tests.helpers import (
-    LOGIN_BUG,
     PASSWORD,
     count,
     csrf_token,
@@ -104,7 +103,6 @@ def test_deactivated_user_cannot_log_in(client, app):
     assert not logged_in(client)
 
 
-@LOGIN_BUG
 def test_right_password_303_and_new_session(client, app):
     make_user(app, "wang", "admin")
     client.get("/login")
@@ -118,7 +116,6 @@ def test_right_password_303_and_new_session(client, app):
     assert logged_in(client)
 
 
-@LOGIN_BUG
 def test_logout(client, app):
     make_user(app, "wang", "admin")
     assert login(client, "wang").status_code == 303
@@ -128,7 +125,6 @@ def test_logout(client, app):
     assert not logged_in(client)
 
 
-@LOGIN_BUG
 def test_deactivated_user_loses_an_open_session(client, app):
     uid = make_user(app, "wang", "admin")
     assert login(client, "wang").status_code == 303
@@ -138,7 +134,6 @@ def test_deactivated_user_loses_an_open_session(client, app):
     assert not logged_in(client)
 
 
-@LOGIN_BUG
 @pytest.mark.parametrize(
     "target, expected",
     [
@@ -173,7 +168,6 @@ def test_anonymous_is_sent_to_login(client, two_communities, path):
     assert next_param == [path]
 
 
-@LOGIN_BUG
 def test_staff_sees_only_their_communities(client, app, two_communities):
     make_user(app, "wang", "staff", ["a"])
     assert login(client, "wang").status_code == 303
@@ -186,7 +180,6 @@ def test_staff_sees_only_their_communities(client, app, two_communities):
     assert client.get("/admin/users").status_code == 404
 
 
-@LOGIN_BUG
 def test_staff_cannot_import_into_another_community(client, app, two_communities):
     make_user(app, "wang", "staff", ["a"])
     assert login(client, "wang").status_code == 303
@@ -200,7 +193,6 @@ def test_staff_cannot_import_into_another_community(client, app, two_communities
     assert response.status_code == 404
 
 
-@LOGIN_BUG
 def test_committee_user_gets_404_on_staff_pages(client, app, two_communities):
     make_user(app, "li", "committee", ["a"])
     assert login(client, "li").status_code == 303
@@ -210,7 +202,6 @@ def test_committee_user_gets_404_on_staff_pages(client, app, two_communities):
     assert client.get("/committee/").status_code == 200
 
 
-@LOGIN_BUG
 def test_admin_sees_every_community(client, app, two_communities):
     make_user(app, "root", "admin")
     assert login(client, "root").status_code == 303
@@ -235,7 +226,6 @@ def upload(client, slug: str, path, filename: str | None = None):
     )
 
 
-@LOGIN_BUG
 def test_staff_web_import_preview_then_confirm(client, app, two_communities):
     make_user(app, "wang", "staff", ["a"])
     assert login(client, "wang").status_code == 303
@@ -258,7 +248,6 @@ def test_staff_web_import_preview_then_confirm(client, app, two_communities):
     assert "<dd>403</dd>" in client.get("/staff/c/a").get_data(as_text=True)
 
 
-@LOGIN_BUG
 def test_staff_web_import_confirm_rejects_a_tampered_payload(client, app, two_communities):
     make_user(app, "wang", "staff", ["a"])
     assert login(client, "wang").status_code == 303
@@ -271,7 +260,6 @@ def test_staff_web_import_confirm_rejects_a_tampered_payload(client, app, two_co
     assert snapshot(app) == before
 
 
-@LOGIN_BUG
 def test_staff_web_import_bad_rows_is_422(client, app, two_communities):
     make_user(app, "wang", "staff", ["a"])
     assert login(client, "wang").status_code == 303
@@ -286,7 +274,6 @@ def test_staff_web_import_bad_rows_is_422(client, app, two_communities):
     assert snapshot(app) == before
 
 
-@LOGIN_BUG
 def test_staff_web_import_refuses_other_file_types(client, app, two_communities):
     make_user(app, "wang", "staff", ["a"])
     assert login(client, "wang").status_code == 303
@@ -298,7 +285,6 @@ def test_staff_web_import_refuses_other_file_types(client, app, two_communities)
 # --- admin ----------------------------------------------------------------------------------------
 
 
-@LOGIN_BUG
 def test_admin_creates_a_user(client, app, two_communities):
     make_user(app, "root", "admin")
     assert login(client, "root").status_code == 303
@@ -327,7 +313,6 @@ def test_admin_creates_a_user(client, app, two_communities):
     assert client.get("/staff/c/a").status_code == 404
 
 
-@LOGIN_BUG
 def test_admin_user_form_refuses_bad_input(client, app, two_communities):
     make_user(app, "root", "admin")
     assert login(client, "root").status_code == 303
@@ -343,7 +328,6 @@ def test_admin_user_form_refuses_bad_input(client, app, two_communities):
     assert snapshot(app) == before
 
 
-@LOGIN_BUG
 def test_only_admins_may_create_users(client, app, two_communities):
     make_user(app, "wang", "staff", ["a"])
     assert login(client, "wang").status_code == 303

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from residents_vote.models import AuditEvent, Community, Household, User
 from residents_vote.services import users
-from tests.helpers import LOGIN_BUG, PASSWORD, count, login, read, snapshot
+from tests.helpers import PASSWORD, count, login, read, snapshot
 
 
 def assert_refused(result, *fragments: str) -> None:
@@ -166,7 +166,6 @@ def test_demo_prints_logins_and_is_idempotent(runner, app):
         assert after[key] == before[key], key
 
 
-@LOGIN_BUG
 def test_demo_logins_work(runner, app, client):
     assert runner.invoke(args=["demo"]).exit_code == 0
     assert login(client, "staff", "demo-staff-pass").status_code == 303

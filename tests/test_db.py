@@ -28,10 +28,10 @@ def test_sqlite_pragmas_in_effect(sqlite_app):
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
 
 
-def test_sqlite_foreign_keys_enforced(sqlite_app):
+def test_foreign_keys_enforced(app):
     from sqlalchemy.exc import IntegrityError
 
-    with pytest.raises(IntegrityError), engine(sqlite_app).begin() as conn:
+    with pytest.raises(IntegrityError), engine(app).begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO household (community_id, building, unit, room, code, area,"
@@ -71,12 +71,6 @@ def test_write_session_begins_immediate(sqlite_app):
     assert "BEGIN" in seen and "BEGIN IMMEDIATE" not in seen
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: migrations/env.py run_migrations_online() calls set_write_intent(True) and "
-    "never resets it, so after upgrade_database() every later transaction in the caller's "
-    "context begins IMMEDIATE (read sessions take the write lock)",
-)
 def test_upgrade_database_does_not_leak_write_intent(app):
     from residents_vote.cli import upgrade_database
 

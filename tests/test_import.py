@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from residents_vote.models import Community, Household
 from tests.helpers import (
     EXPORT_HEADER_LINE,
-    LOGIN_BUG,
     count,
     households_of,
     login,
@@ -146,7 +145,6 @@ def test_remove_missing(runner, app, hx, tmp_path):
     assert all(h.removed_at is None for h in households_of(app, hx))
 
 
-@LOGIN_BUG
 def test_removed_households_leave_the_staff_register_page(runner, app, client, hx, tmp_path):
     ok(imp(runner, hx, sample("register-403-utf8.csv")))
     lines = utf8_lines()

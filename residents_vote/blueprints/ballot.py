@@ -35,10 +35,12 @@ def _context(ballot):
     db = extensions.session()
     proposal = db.get(Proposal, ballot.proposal_id)
     if proposal.status == "voting" and proposals.phase(proposal) == "ended":
-        # Voting closes by itself at the announced time.
+        # Voting closes by itself at the announced time. End this request's transaction
+        # first: on SQLite a POST's transaction holds the write lock (BEGIN IMMEDIATE), and
+        # a second writer would wait for it until "database is locked".
+        db.rollback()
         with write_session(extensions.database().factory) as wdb:
             results.close_if_due(wdb, proposals.lock(wdb, proposal.id))
-        db.expire_all()
         proposal = db.get(Proposal, ballot.proposal_id)
     entry = db.scalar(
         select(ElectorateEntry).where(

@@ -1,16 +1,20 @@
-"""Turnout figures for the staff dashboard: by channel, by building, over time.
+"""Turnout figures for the staff dashboard: by channel, by building, over time, and the
+list of households that have not voted (for door-knocking).
 
 Counts of votes only (who voted, not how): the verdict figures come from `tally`.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import ElectorateEntry, Proposal, Vote
+from ..domain.register import escape_cell
+from ..domain.tally import format_area
+from ..models import ElectorateEntry, Household, Proposal, Vote
 from ..web import local_zone
 
 
@@ -81,3 +85,130 @@ def stats(session: Session, proposal: Proposal) -> Stats:
         running += n
         by_day.append((day, n, running))
     return Stats(by_channel, by_building, by_day)
+
+
+# --------------------------------------------------------------------------- non-voters
+
+
+@dataclass(frozen=True)
+class NonVoter:
+    """A household of the electorate that has not voted, for door-knocking (staff only)."""
+
+    code: str
+    building: str
+    unit: str
+    room: str
+    area: int
+    owner_name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class NonVoterGroup:
+    building: str
+    unit: str
+    rows: list[NonVoter]
+
+    @property
+    def area(self) -> int:
+        return sum(r.area for r in self.rows)
+
+
+@dataclass(frozen=True)
+class NonVoterList:
+    groups: list[NonVoterGroup]
+    households: int  # electorate size
+    area: int  # electorate area
+
+    @property
+    def count(self) -> int:
+        return sum(len(g.rows) for g in self.groups)
+
+    @property
+    def missing_area(self) -> int:
+        return sum(g.area for g in self.groups)
+
+
+SORTS = ("building", "area")
+
+
+def nonvoters(session: Session, proposal: Proposal, sort: str = "building") -> NonVoterList:
+    """Households that have not voted, grouped by building and unit.
+
+    sort="building": groups and rooms in natural order (the walking order).
+    sort="area": the largest shares first: groups by their missing area, rooms by area.
+    Room and area come from the frozen electorate; name and phone from the register as it
+    stands now (the number to call today), blank once personal data was purged.
+    """
+    if sort not in SORTS:
+        sort = "building"
+    voted = select(Vote.household_id).where(Vote.proposal_id == proposal.id)
+    rows = session.execute(
+        select(
+            ElectorateEntry.code,
+            ElectorateEntry.building,
+            ElectorateEntry.unit,
+            ElectorateEntry.room,
+            ElectorateEntry.area,
+            Household.owner_name,
+            Household.phone,
+        )
+        .join(Household, Household.id == ElectorateEntry.household_id)
+        .where(
+            ElectorateEntry.proposal_id == proposal.id,
+            ElectorateEntry.household_id.not_in(voted),
+        )
+    ).all()
+    grouped: dict[tuple[str, str], list[NonVoter]] = {}
+    for code, building, unit, room, area, name, phone in rows:
+        grouped.setdefault((building, unit or ""), []).append(
+            NonVoter(code, building, unit or "", room, int(area), name or "", phone or "")
+        )
+    groups = [NonVoterGroup(b, u, members) for (b, u), members in grouped.items()]
+    if sort == "area":
+        for g in groups:
+            g.rows.sort(key=lambda r: (-r.area, _natural(r.room)))
+        groups.sort(key=lambda g: (-g.area, _natural(g.building), _natural(g.unit)))
+    else:
+        for g in groups:
+            g.rows.sort(key=lambda r: _natural(r.room))
+        groups.sort(key=lambda g: (_natural(g.building), _natural(g.unit)))
+    return NonVoterList(groups, proposal.frozen_households or 0, proposal.frozen_area or 0)
+
+
+def nonvoters_xlsx(listing: NonVoterList, headers: list[str], title: str) -> bytes:
+    """The non-voter list as XLSX: every cell text, nothing a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("nonvoters")
+
+    def text(value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", escape_cell(value)))
+        cell.data_type = "s"  # openpyxl would otherwise take "=..." for a formula
+        cell.number_format = "@"
+        return cell
+
+    sheet.append([text(title)])
+    sheet.append([text(h) for h in headers])
+    for group in listing.groups:
+        for r in group.rows:
+            sheet.append(
+                [
+                    text(v)
+                    for v in (
+                        r.building,
+                        r.unit,
+                        r.room,
+                        r.code,
+                        format_area(r.area),
+                        r.owner_name,
+                        r.phone,
+                    )
+                ]
+            )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,80 +1,144 @@
 """The three public notices (DOMAIN.md section 5) as page data and A4 PDFs.
 
-Everything shown comes from a stored tally JSON (the published revision) or, for the
-voting notice, from the frozen electorate: the page, the JSON and the PDF of one
-revision agree number for number.
+1. Voting notice (投票通知公告): from the proposal and its frozen electorate.
+2. Preliminary result posting (初步统计结果公示): from the published result revision.
+3. Final result notice (投票结果通知公告): the same revision, once final.
+
+The public page and the PDF of a stage are built from the same view model, and every
+figure of a result comes from the stored revision JSON (never a live count): the page,
+the JSON and the PDF of one revision agree number for number. Labels are English
+msgids translated as whole sentences, so a catalog can word them naturally.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import labels
 from ..domain.tally import ANSWERS, RULES, format_area, parse_area, percent, ratio_text
-from ..models import Proposal
-from . import results, tally
+from ..models import NoticePosting, Proposal, ResultRevision, User, utcnow
+from . import audit, results, tally
+from .errors import N_, Invalid
 from .pdf import Notice
 
+STAGES = ("notice", "results", "final")
+STAGE_NAMES = {
+    "notice": _l("Voting notice"),
+    "results": _l("Preliminary result posting"),
+    "final": _l("Final result notice"),
+}
+# The status from which each notice exists (CONTRACT.md: notice from opening, ...).
+STAGE_STATUS = {"notice": "voting", "results": "publicity", "final": "final"}
+_ORDER = ("voting", "publicity", "final", "confirmed", "filed")
 
-@dataclass(frozen=True)
-class AnswerRow:
-    answer: str
-    persons: int
-    area: str
-    share_participants_persons: str
-    share_participants_area: str
-    share_total_persons: str
-    share_total_area: str
+LEGAL_BASIS = {
+    "seed": _l(
+        "Liuzhou pilot programme for old residential community renovation (attachment 2); "
+        "Civil Code of the PRC art. 278"
+    ),
+    "civil-major": _l(
+        "Civil Code of the PRC art. 278 (para. 1 items 6-8, para. 2); Supreme People's Court "
+        "interpretation on building co-ownership arts. 8 and 9"
+    ),
+    "civil-ordinary": _l(
+        "Civil Code of the PRC art. 278 (para. 2); Supreme People's Court interpretation on "
+        "building co-ownership arts. 8 and 9"
+    ),
+}
+RULE_SHORT = {
+    "seed": _l("double two-thirds"),
+    "civil-major": _l("Civil Code, major matters"),
+    "civil-ordinary": _l("Civil Code, ordinary matters"),
+}
 
 
-def _favourable(answer: str) -> bool:
-    return answer == "agree"
+def reached(proposal: Proposal, stage: str) -> bool:
+    """Whether the notice of `stage` exists for the proposal's current status."""
+    if proposal.status == "cancelled":
+        return stage == "notice" and proposal.opened_at is not None
+    if proposal.status not in _ORDER:
+        return False
+    return _ORDER.index(proposal.status) >= _ORDER.index(STAGE_STATUS[stage])
 
 
-def view_model(proposal: Proposal, data: dict) -> dict:
-    """Rows and shares for the result page and PDFs, from one tally JSON."""
-    total_persons = data["electorate"]["persons"]
-    total_area = parse_area(data["electorate"]["area"])
-    part_persons = data["participation"]["persons"]
-    part_area = parse_area(data["participation"]["area"])
-    questions = []
-    for q in data["questions"]:
-        rows = []
-        for answer in ANSWERS:
-            persons = q[answer]["persons"]
-            area = parse_area(q[answer]["area"])
-            fav = _favourable(answer)
-            rows.append(
-                AnswerRow(
-                    answer,
-                    persons,
-                    q[answer]["area"],
-                    percent(persons, part_persons, favourable=fav),
-                    percent(area, part_area, favourable=fav),
-                    percent(persons, total_persons, favourable=fav),
-                    percent(area, total_area, favourable=fav),
-                )
-            )
-        questions.append({"q": q, "rows": rows})
-    return {
-        "data": data,
-        "questions": questions,
-        "participation_persons_share": percent(part_persons, total_persons, favourable=True),
-        "participation_area_share": percent(part_area, total_area, favourable=True),
-        "headcount": labels.headcount_label(data["proposal"]["headcount"]),
-    }
+# --------------------------------------------------------------------------- wording
+
+
+def measure_noun(measure: str, headcount: str) -> str:
+    if measure == "area":
+        return _("exclusive area")
+    return _("owners") if headcount == "owner" else _("households")
+
+
+def total_label(headcount: str) -> str:
+    return _("Total owners") if headcount == "owner" else _("Total households")
+
+
+def persons_noun(headcount: str) -> str:
+    return _("Owners") if headcount == "owner" else _("Households")
 
 
 def threshold_text(t: dict, headcount: str) -> str:
-    what = _("agreeing") if t["counts"] == "agree" else _("taking part")
-    of = _("of all") if t["of"] == "electorate" else _("of participants")
-    unit = "m²" if t["measure"] == "area" else labels.headcount_label(headcount)
-    cmp = _("more than") if t["strict"] else _("at least")
-    return f"{what}: {cmp} {t['ratio']} {of} ({unit})"
+    """One condition as a whole sentence, e.g. "Agreeing households: at least 2/3 of the
+    total". `t` has the keys of a tally JSON threshold (counts, measure, of, ratio, strict)."""
+    p = {"measure": measure_noun(t["measure"], headcount), "ratio": t["ratio"]}
+    if t["counts"] == "agree" and t["of"] == "electorate":
+        if t["strict"]:
+            return _("Agreeing %(measure)s: more than %(ratio)s of the total", **p)
+        return _("Agreeing %(measure)s: at least %(ratio)s of the total", **p)
+    if t["counts"] == "agree":
+        if t["strict"]:
+            return _("Agreeing %(measure)s: more than %(ratio)s of those taking part", **p)
+        return _("Agreeing %(measure)s: at least %(ratio)s of those taking part", **p)
+    if t["strict"]:
+        return _("Participating %(measure)s: more than %(ratio)s of the total", **p)
+    return _("Participating %(measure)s: at least %(ratio)s of the total", **p)
+
+
+def figure(value: int | str, measure: str) -> str:
+    return f"{value} m²" if measure == "area" else str(value)
+
+
+def threshold_line(t: dict, headcount: str) -> str:
+    """A threshold with its published figures: what is required, what was reached."""
+    return "{}: {}".format(
+        threshold_text(t, headcount),
+        _(
+            "required %(required)s, actual %(actual)s: %(verdict)s",
+            required=figure(t["required"], t["measure"]),
+            actual=figure(t["actual"], t["measure"]),
+            verdict=_("met") if t["met"] else _("not met"),
+        ),
+    )
+
+
+def verdict_text(passed: bool) -> str:
+    return _("Result: PASSED") if passed else _("Result: NOT PASSED")
+
+
+def advisory_text(advisory: list[dict]) -> str:
+    if not advisory:
+        return ""
+    parts = [
+        "{}: {}".format(
+            RULE_SHORT.get(a["rule"], a["rule"]), _("passed") if a["passed"] else _("not passed")
+        )
+        for a in advisory
+    ]
+    return _("For reference, under other rules: %(list)s", list="; ".join(parts))
+
+
+def scope_text(buildings: list[str]) -> str:
+    if not buildings:
+        return _("the whole community")
+    return _("buildings %(list)s", list=", ".join(buildings))
 
 
 def _base_url() -> str:
@@ -85,173 +149,508 @@ def public_url(proposal: Proposal) -> str:
     return f"{_base_url()}/r/{proposal.public_id}"
 
 
-def _header(doc: Notice, proposal: Proposal) -> None:
+def qr_data_uri(url: str) -> str:
+    """An SVG QR code as a data: URI for the page (CSP allows data: images)."""
+    import segno
+
+    return segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=4)
+
+
+# --------------------------------------------------------------------------- stage 1
+
+
+@dataclass(frozen=True)
+class VotingNotice:
+    """Every field of the voting notice (DOMAIN.md section 5, item 1)."""
+
+    title: str
+    revision: int
+    revision_note: str
+    fields: list[tuple[str, str]]
+    questions: list[tuple[int, str]]
+    rule: str
+    requirements: list[str]
+    how_online: str
+    how_paper: str
+    contact: list[tuple[str, str]]
+    body: str
+    url: str
+
+
+def _requirement(t, headcount: str, totals: dict[str, int]) -> str:
+    """A rule's condition; for a share of the total, the smallest figure that meets it."""
+    data = {
+        "counts": t.counts,
+        "measure": t.measure,
+        "of": t.of,
+        "ratio": ratio_text(t),
+        "strict": t.strict,
+    }
+    text = threshold_text(data, headcount)
+    if t.of != "electorate":
+        return text
+    required = t.required(totals[t.measure])
+    shown = format_area(required) if t.measure == "area" else str(required)
+    return "{} ({})".format(text, _("at least %(figure)s", figure=figure(shown, t.measure)))
+
+
+def voting_notice_model(proposal: Proposal) -> VotingNotice:
     community = proposal.community
-    doc.kv(_("Community"), community.name)
-    doc.kv(_("Matter"), f"{labels.stage_label(proposal.stage)}: {proposal.title}")
-    scope = ", ".join(proposal.scope_buildings) or _("the whole community")
-    doc.kv(_("Scope"), scope)
-    doc.kv(_("Legal basis"), _("Civil Code of the PRC art. 278; local renovation rules"))
-    doc.kv(_("Decision rule"), labels.rule_label(proposal.rule))
+    headcount = proposal.headcount
+    electorate = tally.electorate(proposal, headcount)
+    window = _(
+        "from %(start)s to %(end)s",
+        start=_local(proposal.starts_at),
+        end=_local(proposal.closes_at),
+    )
+    fields = [
+        (_("Community"), community.name),
+        (_("Matter"), f"{labels.stage_label(proposal.stage)}: {proposal.title}"),
+        (_("Legal basis"), str(LEGAL_BASIS.get(proposal.rule, ""))),
+        (_("Scope"), scope_text(proposal.scope_buildings)),
+        (_("Total households"), str(electorate.households)),
+    ]
+    if headcount == "owner":
+        fields.append((_("Total owners"), str(electorate.persons)))
+    fields += [
+        (_("Total exclusive area"), f"{format_area(electorate.area)} m²"),
+        (_("Voting window"), window),
+    ]
+    rule = RULES[proposal.rule]
+    totals = {"persons": electorate.persons, "area": electorate.area}
+    revision = proposal.notice_revision or 1
+    note = ""
+    if revision > 1:
+        note = _(
+            "Revision %(n)s: the voting window was extended; voting now closes at %(closes)s. "
+            "This notice replaces the earlier ones.",
+            n=revision,
+            closes=_local(proposal.closes_at),
+        )
+    office = community.office or community.name
+    contact = [(_("Organiser"), community.name)]
+    if community.address:
+        contact.append((_("Address"), community.address))
+    contact.append((_("Paper ballots"), office))
+    if community.contact:
+        contact.append((_("Contact"), community.contact))
+    return VotingNotice(
+        title=proposal.title,
+        revision=revision,
+        revision_note=note,
+        fields=fields,
+        questions=[(q.number, q.text) for q in proposal.questions],
+        rule=labels.rule_label(proposal.rule),
+        requirements=[_requirement(t, headcount, totals) for t in rule.thresholds],
+        how_online=_(
+            "Online: scan the QR code printed on your household's ballot with your phone, "
+            "answer each question and confirm. You receive a receipt code; keep it to check "
+            "your vote after the count. Voting closes at %(closes)s.",
+            closes=_local(proposal.closes_at),
+        ),
+        how_paper=_(
+            "On paper: fill in your household's paper ballot (ask for one if you have none), "
+            "sign it and hand it in before %(closes)s at: %(office)s. A proxy needs the "
+            "owner's written authorisation. Each household votes once, online or on paper.",
+            closes=_local(proposal.closes_at),
+            office=office,
+        ),
+        contact=contact,
+        body=proposal.body or "",
+        url=public_url(proposal),
+    )
 
 
 def voting_notice(session: Session, proposal: Proposal) -> Notice:
+    model = voting_notice_model(proposal)
     community = proposal.community
-    doc = Notice(_("Voting notice"), footer=community.name)
-    doc.heading(f"{community.name} {_('Voting notice')}")
-    if proposal.notice_revision > 1:
-        doc.paragraph(
-            _("Revision %(n)s: the voting window was extended.", n=proposal.notice_revision)
-        )
-    _header(doc, proposal)
-    headcount = labels.headcount_label(proposal.headcount)
-    electorate = tally.electorate(proposal, proposal.headcount)
-    doc.kv(_("Total %(unit)s", unit=headcount), str(electorate.persons))
-    doc.kv(_("Total exclusive area"), f"{format_area(electorate.area)} m²")
-    doc.kv(
-        _("Voting window"),
-        f"{results.local(proposal.starts_at)} — {results.local(proposal.closes_at)}",
-    )
+    doc = Notice(str(STAGE_NAMES["notice"]), footer=community.name)
+    doc.heading(f"{community.name} {STAGE_NAMES['notice']}")
+    doc.paragraph(_("Notice revision %(n)s", n=model.revision), size=9)
+    if model.revision_note:
+        doc.paragraph(model.revision_note, bold=True)
+    for key, value in model.fields:
+        doc.kv(key, value, key_width=KEY_WIDTH)
     doc.heading(_("Questions"), level=2)
-    for q in proposal.questions:
-        doc.paragraph(f"{q.number}. {q.text}")
-    rule = RULES[proposal.rule]
-    doc.heading(_("What is required"), level=2)
-    for t in rule.thresholds:
-        doc.paragraph(f"· {t.counts} {t.measure} {ratio_text(t)} {t.of}")
+    for number, text in model.questions:
+        doc.paragraph(f"{number}. {text}")
+    doc.heading(_("Decision rule"), level=2)
+    doc.paragraph(model.rule)
+    for line in model.requirements:
+        doc.paragraph(f"· {line}")
+    doc.paragraph(_("Each question is decided on its own."))
+    if model.body:
+        doc.heading(_("Description"), level=2)
+        doc.paragraph(model.body)
     doc.heading(_("How to vote"), level=2)
-    doc.paragraph(
-        _(
-            "Online: scan the QR code on your household's ballot with your phone and follow the "
-            "steps; you receive a receipt code."
-        )
-    )
-    doc.paragraph(
-        _(
-            "On paper: fill in the paper ballot and hand it in before the deadline at: %(office)s",
-            office=community.office or community.name,
-        )
-    )
-    doc.kv(_("Organiser"), community.name)
-    if community.contact:
-        doc.kv(_("Contact"), community.contact)
-    doc.qr(public_url(proposal), _("Public page of this vote"))
+    doc.paragraph(model.how_online)
+    doc.paragraph(model.how_paper)
+    doc.heading(_("Organiser and contact"), level=2)
+    for key, value in model.contact:
+        doc.kv(key, value, key_width=KEY_WIDTH)
+    doc.spacer(3)
+    doc.qr(model.url, _("Public page of this vote: %(url)s", url=model.url))
     return doc
 
 
-def _result_body(doc: Notice, proposal: Proposal, data: dict) -> None:
-    view = view_model(proposal, data)
-    _header(doc, proposal)
-    headcount = view["headcount"]
-    doc.kv(_("Total %(unit)s", unit=headcount), str(data["electorate"]["persons"]))
-    doc.kv(_("Total exclusive area"), f"{data['electorate']['area']} m²")
-    doc.kv(
-        _("Participation"),
-        f"{data['participation']['persons']} {headcount} "
-        f"({view['participation_persons_share']}%), {data['participation']['area']} m² "
-        f"({view['participation_area_share']}%)",
-    )
-    for item in view["questions"]:
-        q = item["q"]
-        doc.heading(f"{_('Question %(n)s', n=q['number'])}: {q['text']}", level=2)
-        doc.table(
-            [
-                _("Answer"),
-                headcount,
-                _("% of participants"),
-                _("% of total"),
-                "m²",
-                _("% of participants"),
-                _("% of total"),
-            ],
-            [
-                [
-                    labels.answer_label(r.answer),
-                    str(r.persons),
-                    r.share_participants_persons,
-                    r.share_total_persons,
-                    r.area,
-                    r.share_participants_area,
-                    r.share_total_area,
-                ]
-                for r in item["rows"]
-            ],
-            col_widths=[22, 20, 26, 24, 28, 26, 24],
-        )
-        for t in q["thresholds"]:
-            doc.paragraph(
-                f"{threshold_text(t, data['proposal']['headcount'])}: "
-                f"{_('required')} {t['required']}, {_('actual')} {t['actual']} — "
-                f"{_('met') if t['met'] else _('not met')}"
-            )
-        doc.paragraph(
-            _("Result: PASSED") if q["passed"] else _("Result: NOT PASSED"),
-        )
-        if q.get("advisory"):
-            doc.paragraph(
-                _("For reference, under other rules: ")
-                + "; ".join(
-                    f"{a['rule']}: {_('passed') if a['passed'] else _('not passed')}"
-                    for a in q["advisory"]
+KEY_WIDTH = 44
+
+
+def _local(value: dt.datetime | None) -> str:
+    return results.local(value) if value else ""
+
+
+# --------------------------------------------------------------------------- stages 2 and 3
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    answer: str
+    label: str
+    persons: int
+    area: str
+    share_participants_persons: str
+    share_total_persons: str
+    share_participants_area: str
+    share_total_area: str
+
+    @property
+    def cells(self) -> list[str]:
+        """The row as printed, in the same column order on the page and in the PDF."""
+        return [
+            self.label,
+            str(self.persons),
+            self.share_participants_persons,
+            self.share_total_persons,
+            self.area,
+            self.share_participants_area,
+            self.share_total_area,
+        ]
+
+
+def table_headers(headcount: str) -> list[str]:
+    return [
+        _("Answer"),
+        persons_noun(headcount),
+        _("% of participants"),
+        _("% of total"),
+        _("Area (m²)"),
+        _("% of participating area"),
+        _("% of total area"),
+    ]
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
+
+
+def view_model(proposal: Proposal, data: dict) -> dict:
+    """Rows, shares and sentences for the result page and PDFs, from one tally JSON."""
+    headcount = data["proposal"]["headcount"]
+    total_persons = data["electorate"]["persons"]
+    total_area = parse_area(data["electorate"]["area"])
+    part_persons = data["participation"]["persons"]
+    part_area = parse_area(data["participation"]["area"])
+    questions = []
+    for q in data["questions"]:
+        rows = []
+        for answer in ANSWERS:
+            persons = q[answer]["persons"]
+            area = parse_area(q[answer]["area"])
+            fav = answer == "agree"
+            rows.append(
+                AnswerRow(
+                    answer,
+                    labels.answer_label(answer),
+                    persons,
+                    q[answer]["area"],
+                    percent(persons, part_persons, favourable=fav),
+                    percent(persons, total_persons, favourable=fav),
+                    percent(area, part_area, favourable=fav),
+                    percent(area, total_area, favourable=fav),
                 )
             )
+        questions.append(
+            {
+                "q": q,
+                "rows": rows,
+                "thresholds": [threshold_line(t, headcount) for t in q["thresholds"]],
+                "verdict": verdict_text(q["passed"]),
+                "advisory": advisory_text(q.get("advisory", [])),
+                "conflicts": [", ".join(c["households"]) for c in q.get("conflicts", [])],
+            }
+        )
+    persons_share = percent(part_persons, total_persons, favourable=True)
+    area_share = percent(part_area, total_area, favourable=True)
+    period = data.get("objection_period") or {}
+    start = _parse_time(period.get("start")) or proposal.closed_at
+    end = _parse_time(period.get("end")) or proposal.objection_ends_at
+    published = _parse_time(data.get("published_at"))
+    totals = [(total_label(headcount), str(total_persons))]
+    if headcount == "owner":
+        totals.insert(0, (_("Total households"), str(data["electorate"]["households"])))
+    totals.append((_("Total exclusive area"), f"{data['electorate']['area']} m²"))
+    return {
+        "data": data,
+        "headcount": headcount,
+        "persons_noun": persons_noun(headcount),
+        "headers": table_headers(headcount),
+        "questions": questions,
+        "totals": totals,
+        "participation_persons_share": persons_share,
+        "participation_area_share": area_share,
+        "participation": _(
+            "%(persons)s %(unit)s (%(persons_share)s%% of all), %(area)s m² "
+            "(%(area_share)s%% of the total area)",
+            persons=part_persons,
+            unit=measure_noun("persons", headcount),
+            persons_share=persons_share,
+            area=data["participation"]["area"],
+            area_share=area_share,
+        ),
+        "scope": scope_text(data["proposal"].get("scope") or []),
+        "rule": labels.rule_label(data["proposal"]["rule"]),
+        "revision": data.get("revision", 1),
+        "published": _local(published),
+        "objection_start": _local(start),
+        "objection_end": results.local_end(end) if end else "",
+        "units": data.get("households", []),
+    }
+
+
+def objection_period_text(view: dict) -> str:
+    return _(
+        "Objection period: from %(start)s to %(end)s.",
+        start=view["objection_start"],
+        end=view["objection_end"],
+    )
+
+
+def how_to_object(proposal: Proposal) -> str:
+    office = proposal.community.office or proposal.community.name
+    return _(
+        "Owners who disagree with the count may object during this period: online with the "
+        "form on the public page of this vote (scan the QR code), or in writing at: "
+        "%(office)s. Give your name, your household (e.g. 3-2-501) and what you object to. "
+        "Check your own vote with your receipt code on the public page.",
+        office=office,
+    )
+
+
+def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
+    data = view["data"]
+    doc.kv(
+        _("Matter"), f"{labels.stage_label(proposal.stage)}: {proposal.title}", key_width=KEY_WIDTH
+    )
+    doc.kv(
+        _("Legal basis"), str(LEGAL_BASIS.get(data["proposal"]["rule"], "")), key_width=KEY_WIDTH
+    )
+    doc.kv(_("Scope"), view["scope"], key_width=KEY_WIDTH)
+    doc.kv(
+        _("Voting window"),
+        _(
+            "from %(start)s to %(end)s",
+            start=_local(proposal.starts_at),
+            end=_local(proposal.closed_at or proposal.closes_at),
+        ),
+        key_width=KEY_WIDTH,
+    )
+    for key, value in view["totals"]:
+        doc.kv(key, value, key_width=KEY_WIDTH)
+    doc.kv(_("Participation"), view["participation"], key_width=KEY_WIDTH)
+    doc.kv(_("Decision rule"), view["rule"], key_width=KEY_WIDTH)
+    for item in view["questions"]:
+        q = item["q"]
+        doc.heading(_("Question %(n)s: %(text)s", n=q["number"], text=q["text"]), level=2)
+        doc.table(
+            view["headers"],
+            [r.cells for r in item["rows"]],
+            col_widths=[18, 17, 19, 15, 22, 22, 19],
+            align=["L", "R", "R", "R", "R", "R", "R"],
+        )
+        for line in item["thresholds"]:
+            doc.paragraph(f"· {line}")
+        doc.paragraph(item["verdict"], bold=True)
+        if item["advisory"]:
+            doc.paragraph(item["advisory"], size=9)
+        if item["conflicts"]:
+            doc.paragraph(
+                _(
+                    "Owners whose units answered differently (counted under the least "
+                    "favourable answer): %(list)s",
+                    list="; ".join(item["conflicts"]),
+                ),
+                size=9,
+            )
     doc.heading(_("Participating units (room and area; no names)"), level=2)
-    units = data.get("households", [])
-    rows = [[u["code"], u["area"]] for u in units]
+    rows = [[u["code"], u["area"]] for u in view["units"]]
     if rows:
-        doc.table([_("Household"), _("Area (m²)")], rows, col_widths=[60, 40])
+        doc.table([_("Household"), _("Area (m²)")], rows, col_widths=[60, 40], align=["L", "R"])
     else:
         doc.paragraph(_("None."))
 
 
 def results_notice(session: Session, proposal: Proposal) -> Notice:
     community = proposal.community
-    data = results.published_json(session, proposal)
-    doc = Notice(_("Preliminary result"), footer=community.name)
-    doc.heading(f"{community.name} {_('Preliminary result posting')}")
-    doc.paragraph(_("Result revision %(n)s", n=data.get("revision", 1)))
-    _result_body(doc, proposal, data)
-    doc.heading(_("Objections"), level=2)
+    view = view_model(proposal, results.published_json(session, proposal))
+    doc = Notice(str(STAGE_NAMES["results"]), footer=community.name)
+    doc.heading(f"{community.name} {STAGE_NAMES['results']}")
     doc.paragraph(
-        _(
-            "Objection period: %(start)s to %(end)s. Owners who object may file online on the "
-            "public page below, or in writing at: %(office)s",
-            start=results.local(proposal.closed_at),
-            end=results.local(proposal.objection_ends_at),
-            office=community.office or community.name,
-        )
+        _("Result revision %(n)s, published %(at)s", n=view["revision"], at=view["published"]),
+        size=9,
     )
-    doc.paragraph(_("Check your own vote with your receipt code on the public page."))
-    doc.qr(public_url(proposal), _("Public page of this vote"))
+    _objection_block(doc, proposal, view)
+    _result_body(doc, proposal, view)
+    doc.spacer(3)
+    doc.qr(public_url(proposal), _("Public page of this vote: %(url)s", url=public_url(proposal)))
     return doc
+
+
+def _objection_block(doc: Notice, proposal: Proposal, view: dict) -> None:
+    doc.heading(_("Objections"), level=2)
+    doc.paragraph(objection_period_text(view), bold=True)
+    doc.paragraph(how_to_object(proposal))
+
+
+@dataclass(frozen=True)
+class Resolution:
+    number: int
+    received: str
+    channel: str
+    decision: str
+    answer: str
+    correction: str
+
+
+def resolutions(session: Session, proposal: Proposal) -> list[Resolution]:
+    """How each objection was resolved, for the final notice (no objector names)."""
+    corrected = {
+        r.reason: r.revision
+        for r in session.scalars(
+            select(ResultRevision).where(ResultRevision.proposal_id == proposal.id)
+        )
+    }
+    out = []
+    for o in results.objections(session, proposal):
+        revision = corrected.get(f"correction after objection {o.id}")
+        out.append(
+            Resolution(
+                number=o.id,
+                received=_local(o.created_at),
+                channel=labels.channel_label(o.channel),
+                decision=labels.objection_status(o.status),
+                answer=o.answer,
+                correction=_("result corrected in revision %(n)s", n=revision) if revision else "",
+            )
+        )
+    return out
+
+
+def final_statement(view: dict) -> str:
+    return _(
+        "The posting period of the preliminary result has expired (it ended at %(end)s). "
+        "The result below is final.",
+        end=view["objection_end"],
+    )
 
 
 def final_notice(session: Session, proposal: Proposal) -> Notice:
     community = proposal.community
-    data = results.published_json(session, proposal)
-    doc = Notice(_("Final result"), footer=community.name)
-    doc.heading(f"{community.name} {_('Final result notice')}")
+    view = view_model(proposal, results.published_json(session, proposal))
+    doc = Notice(str(STAGE_NAMES["final"]), footer=community.name)
+    doc.heading(f"{community.name} {STAGE_NAMES['final']}")
     doc.paragraph(
-        _(
-            "The posting period has expired (it ended %(end)s). The result below is confirmed.",
-            end=results.local(proposal.objection_ends_at),
-        )
+        _("Result revision %(n)s, published %(at)s", n=view["revision"], at=view["published"]),
+        size=9,
     )
-    objections = results.objections(session, proposal)
-    if objections:
-        doc.heading(_("Objections and how they were resolved"), level=2)
+    doc.paragraph(final_statement(view), bold=True)
+    doc.heading(_("Objections and how they were resolved"), level=2)
+    items = resolutions(session, proposal)
+    if items:
         doc.table(
-            [_("No."), _("Decision"), _("Answer")],
-            [[str(o.id), o.status, o.answer] for o in objections],
-            col_widths=[15, 30, 125],
+            [_("No."), _("Received"), _("Decision"), _("Answer")],
+            [
+                [
+                    str(r.number),
+                    r.received,
+                    r.decision,
+                    "; ".join(filter(None, [r.answer, r.correction])),
+                ]
+                for r in items
+            ],
+            col_widths=[10, 28, 20, 92],
         )
     else:
         doc.paragraph(_("No objections were filed during the posting period."))
-    _result_body(doc, proposal, data)
-    doc.qr(public_url(proposal), _("Public page of this vote"))
+    _result_body(doc, proposal, view)
+    if proposal.finalized_at:
+        doc.paragraph(_("Finalized at %(at)s.", at=_local(proposal.finalized_at)), size=9)
+    doc.spacer(3)
+    doc.qr(public_url(proposal), _("Public page of this vote: %(url)s", url=public_url(proposal)))
     return doc
 
 
 def pdf_for(session: Session, proposal: Proposal, kind: str) -> bytes:
     builders = {"notice": voting_notice, "results": results_notice, "final": final_notice}
     return builders[kind](session, proposal).output()
+
+
+# --------------------------------------------------------------------------- postings
+
+
+def record_posting(
+    session: Session,
+    proposal: Proposal,
+    *,
+    stage: str,
+    place: str,
+    posted_at: dt.datetime | None,
+    by: User,
+    now: dt.datetime | None = None,
+) -> NoticePosting:
+    """Record that a notice was put up (where, when): evidence a court may ask for."""
+    now = now or utcnow()
+    if stage not in STAGES:
+        raise Invalid(N_("Unknown notice %(stage)s"), stage=stage)
+    if not reached(proposal, stage):
+        raise Invalid(N_("This notice is not published yet, so it cannot have been posted"))
+    place = place.strip()
+    if not place or len(place) > 300:
+        raise Invalid(N_("Say where the notice was posted (up to 300 characters)"))
+    if posted_at is None:
+        raise Invalid(N_("Give the date and time the notice was posted"))
+    if posted_at > now + dt.timedelta(minutes=5):
+        raise Invalid(N_("The posting time is in the future"))
+    opened = proposal.opened_at
+    if opened is not None and posted_at < opened - dt.timedelta(days=1):
+        raise Invalid(N_("The posting time is before the vote was opened"))
+    posting = NoticePosting(
+        proposal_id=proposal.id,
+        stage=stage,
+        place=place,
+        posted_at=posted_at,
+        recorded_by_id=by.id,
+        created_at=now,
+    )
+    session.add(posting)
+    session.flush()
+    audit.record(
+        session,
+        "notice.posting",
+        actor=by.username,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=f"posting {posting.id}",
+        data={"stage": stage, "place": place, "posted_at": posted_at.isoformat()},
+    )
+    return posting
+
+
+def postings(session: Session, proposal: Proposal) -> list[NoticePosting]:
+    return list(
+        session.scalars(
+            select(NoticePosting)
+            .where(NoticePosting.proposal_id == proposal.id)
+            .order_by(NoticePosting.posted_at, NoticePosting.id)
+        )
+    )

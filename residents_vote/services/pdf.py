@@ -6,9 +6,16 @@ are drawn as vector rectangles (one per horizontal run of dark modules), which k
 them sharp at any printer resolution and much cheaper than embedding images.
 
 Ballots are the hot path (thousands of pages per vote): everything that is the same
-on every page (layout, line wrapping, labels, boxes) is computed and encoded into PDF
-operators once, and each page only adds its own few strings and its QR code. Large
-jobs are split over a fork-based process pool and the chunks merged with pypdf.
+on every page (layout, line wrapping, labels, boxes) is laid out once and stored once,
+as a Form XObject that each page draws; a page's own stream holds only its household's
+strings and QR code. fpdf2 is used for what it is good at (loading the font, subsetting
+and writing it); the ballot file itself is assembled here around fpdf2's font objects
+(see `_assemble`). Large jobs encode their pages in a fork-based process pool.
+
+fpdf2 internals relied on (pinned fpdf2==2.8.9, covered by tests/unit/test_pdf.py):
+`FPDF._out` for raw operators, `TTFFont.subset.pick` / `.cw` for glyph codes and widths,
+`FPDF.single_resources_object`, and the shape of its output (classic xref table,
+uncompressed object dictionaries).
 """
 
 from __future__ import annotations
@@ -125,6 +132,16 @@ def find_cjk_fonts() -> tuple[FontFile, FontFile | None]:
         regular, bold = found, _find(_BOLD_NAMES)
     reg = FontFile(regular, _sc_face_index(regular))
     return reg, (FontFile(bold, _sc_face_index(bold)) if bold else None)
+
+
+def _skip_bbox_recalc(pdf: FPDF) -> None:
+    """Speed up output: fpdf2 saves each subset font through fontTools, which by default
+    recomputes every glyph's bounding box (~0.3 s per CJK face); the stored boxes of the
+    full font remain valid bounds for the subset."""
+    for font in pdf.fonts.values():
+        tt = getattr(font, "ttfont", None)
+        if tt is not None:
+            tt.recalcBBoxes = False
 
 
 def new_pdf(pdf: FPDF | None = None) -> FPDF:
@@ -370,7 +387,7 @@ class Notice:
             col_widths=tuple(col_widths) if col_widths else None,
             width=self._width(),
             headings_style=heading,
-            line_height=self._line_h(size),
+            line_height=size * 0.3528 * 1.4,
             text_align=tuple(align) if align else "LEFT",
             wrapmode=WrapMode.CHAR,
             padding=(1.2, 1.5),
@@ -406,6 +423,8 @@ class Notice:
         return self
 
     def output(self) -> bytes:
+        """The finished PDF (call once: fpdf2 closes the fonts when writing)."""
+        _skip_bbox_recalc(self.pdf)
         return bytes(self.pdf.output())
 
 
@@ -695,7 +714,8 @@ class _BallotLayout:
 
         # ---- header: community (left), serial (right), big title, proposal title
         y = 13.0
-        ops.text(reg, 9, x0, y, c.community[:40], gray=0.35)
+        head = _Slot(reg, 9, x0, y, x1 - 62 - x0 - 4).ops(c.community)
+        ops.parts.append(f"0.35 g\n{head}0 g\n")
         label = "编号："
         lw = reg.width(label, 9.5)
         ops.text(reg, 9.5, x1 - 62, y, label, gray=0.25)
@@ -1194,15 +1214,20 @@ def _ballot_setup(common: BallotCommon, pages: Sequence[BallotPage]) -> tuple[FP
 
 def _font_carrier(pdf: FPDF) -> _Carrier:
     """Let fpdf2 write the (subset) fonts into a one-page document we take apart."""
-    for font in pdf.fonts.values():
-        tt = getattr(font, "ttfont", None)
-        if tt is not None:
-            tt.recalcBBoxes = False  # fpdf2 re-saves the whole subset font; skip bbox math
+    _skip_bbox_recalc(pdf)
     pdf.add_page()
     return _Carrier(bytes(pdf.output()))
 
 
 SMALL_JOB = 200  # below this many pages one process is faster than forking
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (a container may allow fewer than the host has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def render_ballots(
@@ -1217,10 +1242,11 @@ def render_ballots(
     the workers stay small, and encodes QR codes and page streams while this process
     writes the font subsets.
     """
+    pages = list(pages)
     if not pages:
         raise ValueError("render_ballots needs at least one page")
     if workers is None:
-        workers = (os.cpu_count() or 1) if len(pages) >= SMALL_JOB else 1
+        workers = _cpus() if len(pages) >= SMALL_JOB else 1
     workers = max(1, min(workers, len(pages) // 50 or 1))
     if "fork" not in multiprocessing.get_all_start_methods():
         workers = 1

@@ -6,6 +6,7 @@ page, the JSON and the PDF of one revision always agree number for number.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -33,27 +34,73 @@ def local(value: dt.datetime) -> str:
     return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
 
 
+def local_end(value: dt.datetime) -> str:
+    """A period's end as notices write it: "2026-01-08 24:00" (DOMAIN.md "Periods")."""
+    return periods.format_end(value, _zone())
+
+
+def objection_period(proposal: Proposal, event: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """Start and end (UTC) of the objection period following `event` (a close or a
+    corrected result): from the next day, to 24:00 of the last day, holidays skipped."""
+    zone = _zone()
+    days = proposal.objection_days
+    return (
+        periods.period_start(event, days, zone),
+        periods.period_end(event, days, zone, _holidays()),
+    )
+
+
 def canonical(data: dict) -> str:
     return json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _publish(session: Session, proposal: Proposal, reason: str) -> ResultRevision:
+def _anonymous_conflicts(questions: list[dict]) -> None:
+    """Owner keys may be ID-derived (DOMAIN.md section 8): a published result names the
+    owner of conflicting units only as "#1", "#2"... (the units are listed anyway)."""
+    keys: dict[str, str] = {}
+    for q in questions:
+        for c in q.get("conflicts", []):
+            c["owner_key"] = keys.setdefault(c["owner_key"], f"#{len(keys) + 1}")
+
+
+def _publish(
+    session: Session,
+    proposal: Proposal,
+    reason: str,
+    *,
+    event: dt.datetime,
+    now: dt.datetime,
+) -> ResultRevision:
+    """Store the tally as a numbered revision: the exact text every public page shows.
+
+    The objection period that `event` opens is part of the published text, so the page,
+    the JSON and the PDF of one revision can only ever state the same dates.
+    """
     result = tally.compute(session, proposal)
-    data = dict(result.json)
+    data = copy.deepcopy(result.json)
+    _anonymous_conflicts(data["questions"])
     data["households"] = tally.participating_units(session, proposal)
     revision = proposal.result_revision + 1
+    start, end = objection_period(proposal, event)
     data["revision"] = revision
+    data["published_at"] = now.astimezone(dt.UTC).isoformat()
+    data["objection_period"] = {
+        "days": proposal.objection_days,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+    }
     text = canonical(data)
     row = ResultRevision(
         proposal_id=proposal.id,
         revision=revision,
         tally_json=text,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        published_at=utcnow(),
+        published_at=now,
         reason=reason,
     )
     session.add(row)
     proposal.result_revision = revision
+    proposal.objection_ends_at = end
     session.flush()
     return row
 
@@ -101,10 +148,7 @@ def close(
     closed = min(now, proposal.closes_at)
     proposal.status = "publicity"
     proposal.closed_at = closed
-    proposal.objection_ends_at = periods.period_end(
-        closed, proposal.objection_days, _zone(), _holidays()
-    )
-    row = _publish(session, proposal, "preliminary result")
+    row = _publish(session, proposal, "preliminary result", event=closed, now=now)
     audit.record(
         session,
         "proposal.close",
@@ -152,10 +196,10 @@ def file_objection(
     now: dt.datetime | None = None,
 ) -> Objection:
     if not objection_window_open(proposal, now):
-        if proposal.status == "publicity":
+        if proposal.objection_ends_at is not None and proposal.status != "cancelled":
             raise Forbidden(
                 N_("The objection period ended at %(end)s; objections can no longer be filed."),
-                end=local(proposal.objection_ends_at),
+                end=local_end(proposal.objection_ends_at),
             )
         raise Forbidden(N_("Objections can be filed only during the objection period."))
     name, text, household, contact = name.strip(), text.strip(), household.strip(), contact.strip()
@@ -250,6 +294,16 @@ def answer_objection(
             raise NotFound(
                 N_("Household %(code)s has no recorded vote"), code=objection.household_code
             )
+        if vote.channel == "online":
+            # DOMAIN.md section 4: a confirmed vote is final; staff correct only their own
+            # data-entry errors, and an online vote was entered by the household itself.
+            raise Conflict(
+                N_(
+                    "Household %(code)s voted online: a vote cast online is final and "
+                    "cannot be corrected"
+                ),
+                code=objection.household_code,
+            )
         voting.correct(session, vote, correction, f"objection {objection.id}: {answer}", by=by)
         return republish(
             session,
@@ -271,10 +325,7 @@ def republish(
 ) -> ResultRevision:
     """A corrected result: new revision, and the objection period starts again."""
     now = now or utcnow()
-    row = _publish(session, proposal, reason)
-    proposal.objection_ends_at = periods.period_end(
-        now, proposal.objection_days, _zone(), _holidays()
-    )
+    row = _publish(session, proposal, reason, event=now, now=now)
     audit.record(
         session,
         "result.revise",
@@ -313,12 +364,15 @@ def finalize(
         )
     if now < proposal.objection_ends_at:
         raise Conflict(
-            N_("The objection period ends at %(end)s (24:00 of its last day); finalize after it"),
-            end=local(proposal.objection_ends_at),
+            N_("The objection period ends at %(end)s; the result can be finalized only after that"),
+            end=local_end(proposal.objection_ends_at),
         )
     pending = open_objections(session, proposal)
     if pending:
-        raise Conflict(N_("%(count)s objections are not answered yet"), count=pending)
+        raise Conflict(
+            N_("%(count)s objection(s) not answered yet: answer every objection first"),
+            count=pending,
+        )
     row = latest_revision(session, proposal)
     proposal.status = "final"
     proposal.finalized_at = now
