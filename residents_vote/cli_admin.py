@@ -2,8 +2,110 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .cli import Command, Group, guarded, read, write
+from .services import backup, communities, filing, privacy, proposals, signoff
+
+privacy_cli = Group("privacy", help="Personal data (PIPL).")
+filing_cli = Group("filing", help="Sign-off state and the filing package (备案).")
+
+
+@click.command("backup", cls=Command)
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace FILE if it exists.")
+@with_appcontext
+@guarded
+def backup_command(file, overwrite):
+    """Copy the live SQLite database to FILE, consistently (online backup API)."""
+    source = backup.sqlite_file(current_app.config["DATABASE_URL"])
+    report = backup.backup_sqlite(source, Path(file), overwrite=overwrite)
+    counts = ", ".join(f"{name} {n}" for name, n in report.tables.items())
+    click.echo(
+        f"backed up {report.source} to {report.target}: {report.size} bytes, "
+        f"integrity {report.integrity}, sha256 {report.sha256}"
+    )
+    click.echo(f"rows: {counts}")
+
+
+@privacy_cli.command("purge")
+@click.argument("slug")
+@guarded
+def privacy_purge(slug):
+    """Remove owner names, phones and evidence files once the challenge period is over."""
+    with write() as s:
+        community = communities.get_by_slug(s, slug)
+        report = privacy.purge(s, community, actor="cli")
+    click.echo(report.line(slug))
+
+
+@privacy_cli.command("status")
+@click.argument("slug")
+@guarded
+def privacy_status(slug):
+    """Say whether (or from when) the community's personal data can be purged."""
+    with read() as s:
+        community = communities.get_by_slug(s, slug)
+        ready = privacy.readiness(s, community)
+        purged = community.personal_data_purged_at
+    if purged:
+        click.echo(f"last purged {purged.isoformat()}")
+    if ready.ok:
+        click.echo(f"personal data of {slug} can be purged now")
+    else:
+        for line in ready.problems:
+            click.echo(line)
+
+
+@filing_cli.command("status")
+@click.argument("proposal_id", type=int)
+@guarded
+def filing_status(proposal_id):
+    """Print the sign-off state of a proposal."""
+    with read() as s:
+        proposal = proposals.get(s, proposal_id)
+        state = signoff.status(s, proposal)
+        click.echo(
+            f"proposal {proposal.id}: {proposal.status}; {state.count} of {state.members} "
+            f"signed, {state.required} required"
+        )
+        for sig, user in state.signed:
+            click.echo(f"signed {user.username} ({sig.role}) {sig.signed_at.isoformat()}")
+        for sig, user in state.declined:
+            click.echo(f"declined {user.username}: {sig.reason}")
+
+
+@filing_cli.command("package")
+@click.argument("proposal_id", type=int)
+@click.argument("file", type=click.Path(dir_okay=False))
+@guarded
+def filing_package(proposal_id, file):
+    """Write the filing ZIP of a confirmed proposal."""
+    with read() as s:
+        proposal = proposals.get(s, proposal_id)
+        package = filing.package(s, proposal)
+    Path(file).write_bytes(package.data)
+    click.echo(f"wrote {file}: {len(package.manifest['files']) + 1} files")
+
+
+@filing_cli.command("mark-filed")
+@click.argument("proposal_id", type=int)
+@click.option("--note", default="", help="The district office's reference, if any.")
+@guarded
+def filing_mark(proposal_id, note):
+    """Record that the package was handed to the district office (status filed)."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        filing.mark_filed(s, proposal, actor="cli", note=note)
+    click.echo(f"proposal {proposal_id} is filed")
 
 
 def register(app: Flask) -> None:
     """Attach the operational commands."""
+    app.cli.add_command(backup_command)
+    app.cli.add_command(privacy_cli)
+    app.cli.add_command(filing_cli)

@@ -149,11 +149,24 @@ def proposal_finalize(proposal_id):
     click.echo(line)
 
 
+def _share_texts(s, proposal) -> dict[str, str]:
+    """Each household's share of the plan, printed on its ballot (as the staff page does)."""
+    from flask_babel import gettext
+
+    from .domain.costs import format_yuan
+    from .services import costs
+
+    return {
+        code: gettext("Your household's share: %(amount)s yuan", amount=format_yuan(fen))
+        for code, fen in costs.shares(s, proposal).items()
+    }
+
+
 def _write_outputs(s, proposal, issued, pdf_path, links_path):
     if not issued:
         click.echo("no ballots to issue")
         return
-    data = printing.ballots_pdf(s, proposal, issued)
+    data = printing.ballots_pdf(s, proposal, issued, shares=_share_texts(s, proposal))
     Path(pdf_path).write_bytes(data)
     if links_path:
         Path(links_path).write_bytes(printing.links_csv(issued))

@@ -211,9 +211,17 @@ def _cookie(headers: dict[str, str]) -> str:
     return raw.split(";", 1)[0] if raw.startswith("session=") else ""
 
 
-def vote(job: Job, port: int, questions: int, rng: random.Random, timeout: float) -> Outcome:
-    """GET the ballot (session cookie + CSRF token), then POST the answers with confirm=yes."""
-    out = Outcome(job, port=port)
+def vote(
+    job: Job,
+    port: int,
+    questions: int,
+    rng: random.Random,
+    timeout: float,
+    post_port: int | None = None,
+) -> Outcome:
+    """GET the ballot (session cookie + CSRF token), then POST the answers with confirm=yes
+    (to `post_port` when given: another server of the same install)."""
+    out = Outcome(job, port=post_port or port)
     path = f"/b/{job.token}"
     try:
         status, headers, page = request(port, "GET", path, timeout=timeout)
@@ -236,7 +244,8 @@ def vote(job: Job, port: int, questions: int, rng: random.Random, timeout: float
         start = time.perf_counter()
         out.sent = True
         status, _, _ = request(
-            port, "POST", path, body=urlencode(fields).encode(), headers=hdrs, timeout=timeout
+            post_port or port,
+            "POST", path, body=urlencode(fields).encode(), headers=hdrs, timeout=timeout
         )
         out.latency = time.perf_counter() - start
         out.post_status = status
@@ -264,8 +273,11 @@ def run_load(
     timeout: float = 60,
     on_outcome: Callable[[Outcome], None] | None = None,
     seed: int = 8,
+    cross: bool = False,
 ) -> Run:
-    """Send every job from `concurrency` client threads; job i goes to ports[i % len]."""
+    """Send every job from `concurrency` client threads; job i goes to ports[i % len].
+    With `cross`, the POST goes to the next port: the page was served by one server and
+    the form is accepted by another (same SECRET_KEY)."""
     work: queue.Queue[tuple[int, Job]] = queue.Queue()
     for i, job in enumerate(jobs):
         work.put((i, job))
@@ -281,7 +293,9 @@ def run_load(
                 i, job = work.get_nowait()
             except queue.Empty:
                 return
-            out = vote(job, ports[i % len(ports)], questions, rng, timeout)
+            port = ports[i % len(ports)]
+            post_port = ports[(i + 1) % len(ports)] if cross else None
+            out = vote(job, port, questions, rng, timeout, post_port)
             with lock:
                 results.append(out)
             if on_outcome is not None:

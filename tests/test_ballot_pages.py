@@ -56,7 +56,7 @@ def element_text(html: str, element_id: str) -> str | None:
 
 def recorded_answers(html: str) -> list[str]:
     """The answers shown in the receipt table, in question order."""
-    return re.findall(r'<th scope="row">\d+\.[^<]*</th><td><strong>([^<]+)</strong>', html)
+    return re.findall(r'<th scope="row">\s*\d+\.[^<]*</th>\s*<td[^>]*>\s*<strong>([^<]+)</strong>', html)
 
 
 def english(client):

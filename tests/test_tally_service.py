@@ -299,9 +299,7 @@ def test_sql_aggregate_agrees_with_pure_reference(app, case):
     slug = make_register(app, rows)
     pid = make_proposal(app, slug, questions=n_questions, rule=rule_id, headcount=headcount)
     answers = {
-        row.code: given
-        for row, given in zip(rows, given_answers, strict=True)
-        if given is not None
+        row.code: given for row, given in zip(rows, given_answers, strict=True) if given is not None
     }
     insert_votes(app, pid, answers)
 
@@ -482,7 +480,9 @@ def test_sample_register_electorate_and_seed_thresholds(app, sample403):
         "area": "66783.97",
     }
     (oq,) = owner_result.json["questions"]
-    participation = {t["measure"]: t["required"] for t in oq["thresholds"] if t["of"] == "electorate"}
+    participation = {
+        t["measure"]: t["required"] for t in oq["thresholds"] if t["of"] == "electorate"
+    }
     assert participation == {"area": "44522.65", "persons": 264}
 
 
@@ -592,12 +592,8 @@ def test_compute_issues_a_constant_number_of_statements(app):
     for n_units, conflicts in ((10, True), (200, True), (200, False), (10, False)):
         owners = [f"K{i // 2}" if conflicts else f"K{i}" for i in range(n_units)]
         rows = unit_rows([(owner, 5000 + i) for i, owner in enumerate(owners)])
-        pid = make_proposal(
-            app, make_register(app, rows), questions=3, rule="civil-major"
-        )
-        insert_votes(
-            app, pid, {r.code: (ANSWERS[i % 4],) * 3 for i, r in enumerate(rows)}
-        )
+        pid = make_proposal(app, make_register(app, rows), questions=3, rule="civil-major")
+        insert_votes(app, pid, {r.code: (ANSWERS[i % 4],) * 3 for i, r in enumerate(rows)})
         n, data = count_statements(app, pid)
         assert data["participation"]["persons"] == len(set(owners))
         assert bool(data["questions"][0]["conflicts"]) is conflicts

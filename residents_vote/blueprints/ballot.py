@@ -38,9 +38,10 @@ def _context(ballot):
         # Voting closes by itself at the announced time. End this request's transaction
         # first: on SQLite a POST's transaction holds the write lock (BEGIN IMMEDIATE), and
         # a second writer would wait for it until "database is locked".
+        proposal_id = proposal.id
         db.rollback()
         with write_session(extensions.database().factory) as wdb:
-            results.close_if_due(wdb, proposals.lock(wdb, proposal.id))
+            results.close_if_due(wdb, proposals.lock(wdb, proposal_id))
         proposal = db.get(Proposal, ballot.proposal_id)
     entry = db.scalar(
         select(ElectorateEntry).where(

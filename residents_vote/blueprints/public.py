@@ -1,44 +1,48 @@
-"""Public pages of a proposal /r/<public_id>: notices, results, receipts, objections."""
+"""Public pages of a proposal /r/<public_id>: notices, results, receipts, objections.
+
+No login. Everything shown is public by design: the voting notice, the published result
+revision (room and area of participating units, never names or phones), receipts looked
+up by their code, and the objection form during the objection period.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
-from .. import extensions
+from .. import extensions, labels
 from ..db import write_session
 from ..domain import receipts
 from ..models import Proposal
 from ..services import costs, notices, proposals, results, voting
 from ..services.errors import Forbidden, Invalid, NotFound
+from ..web import translate_error
 
 bp = Blueprint("public", __name__, url_prefix="/r")
+bp.add_app_template_global(labels.objection_status, "objection_status")
 
-STAGE_OF_PDF = {"notice": "voting", "results": "publicity", "final": "final"}
-ORDER = ("voting", "publicity", "final", "confirmed", "filed")
+FINAL = ("final", "confirmed", "filed")
 
 
 class ObjectionForm(FlaskForm):
-    pass
+    """CSRF only; the fields are read from request.form."""
 
 
 def _proposal(public_id: str) -> Proposal:
     db = extensions.session()
     proposal = proposals.by_public_id(db, public_id)
-    if proposal is None or proposal.status == "draft":
-        abort(404)
+    if proposal is None or proposal.status == "draft" or proposal.opened_at is None:
+        abort(404)  # a draft, or a draft cancelled before it was ever published
     if proposal.status == "voting" and proposals.phase(proposal) == "ended":
+        # Voting closes by itself at the announced time: the first request after it
+        # closes the count and publishes the preliminary result.
         with write_session(extensions.database().factory) as wdb:
             results.close_if_due(wdb, proposals.lock(wdb, proposal.id))
-        db.expire_all()
+        # End the read transaction too: a SQLite snapshot taken before the close would
+        # still show the vote open and no result.
+        db.rollback()
         proposal = proposals.by_public_id(db, public_id)
     return proposal
-
-
-def _reached(proposal: Proposal, stage: str) -> bool:
-    if proposal.status == "cancelled":
-        return stage == "voting"
-    return ORDER.index(proposal.status) >= ORDER.index(stage)
 
 
 @bp.route("/<public_id>")
@@ -46,18 +50,33 @@ def show(public_id: str):
     proposal = _proposal(public_id)
     db = extensions.session()
     data = results.published_json(db, proposal)
+    view = notices.view_model(proposal, data) if data else None
+    final = data is not None and proposal.status in FINAL
+    context = {}
+    if data is None:
+        notice = notices.voting_notice_model(proposal)
+        context = {"notice": notice, "qr": notices.qr_data_uri(notice.url)}
+    else:
+        context = {
+            "objection_period": notices.objection_period_text(view),
+            "how_to_object": notices.how_to_object(proposal),
+            "final_statement": notices.final_statement(view) if final else "",
+            "resolutions": notices.resolutions(db, proposal) if final else [],
+        }
     return render_template(
         "public/proposal.html",
         proposal=proposal,
         community=proposal.community,
         result=data,
+        view=view,
+        final=final,
         objection_open=results.objection_window_open(proposal),
         objections=results.objections(db, proposal) if data else [],
         form=ObjectionForm(),
         plan=costs.plan_attachment(db, proposal),
         plan_summary=costs.summary(proposal),
         phase=proposals.phase(proposal),
-        view=notices.view_model(proposal, data) if data else None,
+        **context,
     )
 
 
@@ -108,9 +127,10 @@ def objection(public_id: str):
     db = extensions.session()
     form = request.form
     try:
+        locked = proposals.lock(db, proposal.id)
         results.file_objection(
             db,
-            proposal,
+            locked,
             name=form.get("name", ""),
             text=form.get("text", ""),
             household=form.get("household", ""),
@@ -119,8 +139,6 @@ def objection(public_id: str):
         db.commit()
     except (Forbidden, Invalid) as exc:
         db.rollback()
-        from ..web import translate_error
-
         return render_template(
             "public/objection_refused.html",
             proposal=proposal,
@@ -133,7 +151,7 @@ def objection(public_id: str):
 @bp.route("/<public_id>/<any(notice, results, final):kind>.pdf")
 def pdf(public_id: str, kind: str):
     proposal = _proposal(public_id)
-    if not _reached(proposal, STAGE_OF_PDF[kind]):
+    if not notices.reached(proposal, kind):
         abort(404)
     data = notices.pdf_for(extensions.session(), proposal, kind)
     return Response(

@@ -133,9 +133,7 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict], str]] = {
     ),
     "proposal.create": lambda e, d: _("Draft proposal created: %(title)s.", title=e.subject),
     "proposal.edit": lambda e, d: _("Draft proposal edited."),
-    "plan.items": lambda e, d: _(
-        "Plan budget set: %(n)s items.", n=len(d.get("items", []))
-    ),
+    "plan.items": lambda e, d: _("Plan budget set: %(n)s items.", n=len(d.get("items", []))),
     "evidence.upload": lambda e, d: _(
         "Evidence file uploaded (%(kind)s), SHA-256 %(sha)s.",
         kind=e.subject,
@@ -261,9 +259,7 @@ class Trail:
     total: int  # before filtering
 
 
-def trail(
-    session: Session, proposal: Proposal, *, action: str = "", household: str = ""
-) -> Trail:
+def trail(session: Session, proposal: Proposal, *, action: str = "", household: str = "") -> Trail:
     """The proposal's events, oldest first, filtered by action and household code."""
     events = list(
         session.scalars(

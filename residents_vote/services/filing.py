@@ -77,9 +77,7 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
     doc.kv(_("Matter"), f"{labels.stage_label(proposal.stage)}: {proposal.title}")
     doc.kv(_("Scope"), ", ".join(proposal.scope_buildings) or _("the whole community"))
     doc.kv(_("Decision rule"), labels.rule_label(proposal.rule))
-    doc.kv(
-        _("Voting window"), f"{_local(proposal.starts_at)} — {_local(proposal.closed_at)}"
-    )
+    doc.kv(_("Voting window"), f"{_local(proposal.starts_at)} — {_local(proposal.closed_at)}")
     doc.kv(_("Final result"), _local(proposal.finalized_at))
     headcount = labels.headcount_label(data["proposal"]["headcount"])
     doc.kv(
@@ -313,9 +311,7 @@ def _evidence(session: Session, proposal: Proposal) -> list[Attachment]:
     return list(
         session.scalars(
             select(Attachment)
-            .where(
-                or_(Attachment.proposal_id == proposal.id, Attachment.posting_id.in_(postings))
-            )
+            .where(or_(Attachment.proposal_id == proposal.id, Attachment.posting_id.in_(postings)))
             .order_by(Attachment.id)
         )
     )
@@ -452,9 +448,7 @@ def package(session: Session, proposal: Proposal, *, now: dt.datetime | None = N
             for name, data in files
         ],
     }
-    files.append(
-        (MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
-    )
+    files.append((MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")))
     stamp = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).timetuple()[:6]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

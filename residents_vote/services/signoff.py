@@ -6,9 +6,12 @@ role `committee` assigned to the community), else the neighborhood committee (ro
 eligible signer signs (or declines, with a reason) once, re-entering their password;
 when K of the N members have signed, the proposal is `confirmed`.
 
-N is the community's `signing_members`, or else the number of eligible signer accounts
-when the proposal became final (accounts created later count only once they sign);
-K is the community's `signoff_required`, or else more than half of N (N // 2 + 1).
+N is the community's `signing_members`, or else the number of eligible signer accounts,
+counted at each signature: the active accounts of the signing body plus anyone who has
+already signed or declined (so deactivating a member who signed does not lower K, and
+an account added after the result became final still counts: a lone early signer can
+never be "more than half" of a body that has more accounts). K is the community's
+`signoff_required`, or else more than half of N (N // 2 + 1).
 """
 
 from __future__ import annotations
@@ -46,11 +49,8 @@ def signer_role(community: Community) -> str:
     return SIGNER_ROLE[community.signatory]
 
 
-def eligible_signers(
-    session: Session, community: Community, *, created_by: dt.datetime | None = None
-) -> list[User]:
-    """Active accounts of the signing role assigned to the community (optionally only
-    those that existed at a given time)."""
+def eligible_signers(session: Session, community: Community) -> list[User]:
+    """Active accounts of the signing role assigned to the community."""
     stmt = (
         select(User)
         .join(UserCommunity, UserCommunity.user_id == User.id)
@@ -61,8 +61,6 @@ def eligible_signers(
         )
         .order_by(User.username)
     )
-    if created_by is not None:
-        stmt = stmt.where(User.created_at <= created_by)
     return list(session.scalars(stmt))
 
 
@@ -151,8 +149,7 @@ def status(session: Session, proposal: Proposal) -> SignoffStatus:
     if community.signing_members:
         members = community.signing_members
     else:
-        at = proposal.finalized_at or utcnow()
-        ids = {u.id for u in eligible_signers(session, community, created_by=at)}
+        ids = {u.id for u in eligible_signers(session, community)}
         ids |= {u.id for _, u in rows}
         members = len(ids)
     required = community.signoff_required or members // 2 + 1
