@@ -9,6 +9,9 @@ TOKEN = re.compile(r"(/b/)[A-Za-z0-9_\-]+")
 accesslog = "-"
 workers = 2
 timeout = 60
+# gunicorn >= 24 opens a control socket at a fixed per-user path ($HOME/.gunicorn/gunicorn.ctl):
+# a second server on the same host would take it over from the first. Nothing uses it.
+control_socket_disable = True
 
 
 class TokenMaskingLogger(Logger):

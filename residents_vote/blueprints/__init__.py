@@ -17,9 +17,10 @@ def register_blueprints(app: Flask) -> None:
         staff_audit,
         staff_proposals,
         staff_results,
+        staff_votes,
     )
 
-    del staff_audit, staff_proposals, staff_results  # their routes live on staff.bp
+    del staff_audit, staff_proposals, staff_results, staff_votes  # routes live on staff.bp
 
     for module in (auth, staff, admin, committee, ballot, public):
         app.register_blueprint(module.bp)

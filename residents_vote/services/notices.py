@@ -190,8 +190,11 @@ def _requirement(t, headcount: str, totals: dict[str, int]) -> str:
     if t.of != "electorate":
         return text
     required = t.required(totals[t.measure])
-    shown = format_area(required) if t.measure == "area" else str(required)
-    return "{} ({})".format(text, _("at least %(figure)s", figure=figure(shown, t.measure)))
+    if t.measure == "area":
+        shown = f"{format_area(required)} m²"
+    else:
+        shown = f"{required} {measure_noun('persons', headcount)}"
+    return "{} ({})".format(text, _("at least %(figure)s", figure=shown))
 
 
 def voting_notice_model(proposal: Proposal) -> VotingNotice:
@@ -314,30 +317,39 @@ class AnswerRow:
     share_participants_area: str
     share_total_area: str
 
-    @property
-    def cells(self) -> list[str]:
-        """The row as printed, in the same column order on the page and in the PDF."""
-        return [
-            self.label,
-            str(self.persons),
-            self.share_participants_persons,
-            self.share_total_persons,
-            self.area,
-            self.share_participants_area,
-            self.share_total_area,
-        ]
+
+# The figures of one question, one printed row each, answers as columns: the same order
+# on the page and in the PDF (a narrow table that fits a phone and an A4 page).
+MEASURES = (
+    "persons",
+    "share_participants_persons",
+    "share_total_persons",
+    "area",
+    "share_participants_area",
+    "share_total_area",
+)
 
 
-def table_headers(headcount: str) -> list[str]:
-    return [
-        _("Answer"),
-        persons_noun(headcount),
-        _("% of participants"),
-        _("% of total"),
-        _("Area (m²)"),
-        _("% of participating area"),
-        _("% of total area"),
-    ]
+def measure_labels(headcount: str) -> dict[str, str]:
+    owners = headcount == "owner"
+    return {
+        "persons": _("Owners") if owners else _("Households"),
+        "share_participants_persons": _("% of participating owners")
+        if owners
+        else _("% of participating households"),
+        "share_total_persons": _("% of all owners") if owners else _("% of all households"),
+        "area": _("Exclusive area (m²)"),
+        "share_participants_area": _("% of participating area"),
+        "share_total_area": _("% of total area"),
+    }
+
+
+def figure_table(rows: list[AnswerRow], headcount: str) -> tuple[list[str], list[list[str]]]:
+    """Header and body of a question's figures: one row per measure, one column per answer."""
+    names = measure_labels(headcount)
+    header = [_("Answer")] + [r.label for r in rows]
+    body = [[names[m]] + [str(getattr(r, m)) for r in rows] for m in MEASURES]
+    return header, body
 
 
 def _parse_time(text: str | None) -> dt.datetime | None:
@@ -370,10 +382,13 @@ def view_model(proposal: Proposal, data: dict) -> dict:
                     percent(area, total_area, favourable=fav),
                 )
             )
+        header, body = figure_table(rows, headcount)
         questions.append(
             {
                 "q": q,
                 "rows": rows,
+                "header": header,
+                "body": body,
                 "thresholds": [threshold_line(t, headcount) for t in q["thresholds"]],
                 "verdict": verdict_text(q["passed"]),
                 "advisory": advisory_text(q.get("advisory", [])),
@@ -394,7 +409,6 @@ def view_model(proposal: Proposal, data: dict) -> dict:
         "data": data,
         "headcount": headcount,
         "persons_noun": persons_noun(headcount),
-        "headers": table_headers(headcount),
         "questions": questions,
         "totals": totals,
         "participation_persons_share": persons_share,
@@ -409,6 +423,7 @@ def view_model(proposal: Proposal, data: dict) -> dict:
             area_share=area_share,
         ),
         "scope": scope_text(data["proposal"].get("scope") or []),
+        "window": result_window(proposal),
         "rule": labels.rule_label(data["proposal"]["rule"]),
         "revision": data.get("revision", 1),
         "published": _local(published),
@@ -416,6 +431,18 @@ def view_model(proposal: Proposal, data: dict) -> dict:
         "objection_end": results.local_end(end) if end else "",
         "units": data.get("households", []),
     }
+
+
+def result_window(proposal: Proposal) -> str:
+    """When voting ran; an early close (every household had voted) says so."""
+    closed = proposal.closed_at or proposal.closes_at
+    text = _("from %(start)s to %(end)s", start=_local(proposal.starts_at), end=_local(closed))
+    if proposal.closed_at and proposal.closes_at and proposal.closed_at < proposal.closes_at:
+        text += " " + _(
+            "(announced until %(closes)s; closed early because every household had voted)",
+            closes=_local(proposal.closes_at),
+        )
+    return text
 
 
 def objection_period_text(view: dict) -> str:
@@ -446,15 +473,7 @@ def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
         _("Legal basis"), str(LEGAL_BASIS.get(data["proposal"]["rule"], "")), key_width=KEY_WIDTH
     )
     doc.kv(_("Scope"), view["scope"], key_width=KEY_WIDTH)
-    doc.kv(
-        _("Voting window"),
-        _(
-            "from %(start)s to %(end)s",
-            start=_local(proposal.starts_at),
-            end=_local(proposal.closed_at or proposal.closes_at),
-        ),
-        key_width=KEY_WIDTH,
-    )
+    doc.kv(_("Voting window"), view["window"], key_width=KEY_WIDTH)
     for key, value in view["totals"]:
         doc.kv(key, value, key_width=KEY_WIDTH)
     doc.kv(_("Participation"), view["participation"], key_width=KEY_WIDTH)
@@ -463,10 +482,10 @@ def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
         q = item["q"]
         doc.heading(_("Question %(n)s: %(text)s", n=q["number"], text=q["text"]), level=2)
         doc.table(
-            view["headers"],
-            [r.cells for r in item["rows"]],
-            col_widths=[18, 17, 19, 15, 22, 22, 19],
-            align=["L", "R", "R", "R", "R", "R", "R"],
+            item["header"],
+            item["body"],
+            col_widths=[54, 30, 30, 30, 30],
+            align=["L", "R", "R", "R", "R"],
         )
         for line in item["thresholds"]:
             doc.paragraph(f"· {line}")
@@ -499,8 +518,9 @@ def results_notice(session: Session, proposal: Proposal) -> Notice:
         _("Result revision %(n)s, published %(at)s", n=view["revision"], at=view["published"]),
         size=9,
     )
-    _objection_block(doc, proposal, view)
+    doc.paragraph(objection_period_text(view), bold=True)
     _result_body(doc, proposal, view)
+    _objection_block(doc, proposal, view)
     doc.spacer(3)
     doc.qr(public_url(proposal), _("Public page of this vote: %(url)s", url=public_url(proposal)))
     return doc

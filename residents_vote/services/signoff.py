@@ -98,14 +98,13 @@ def passed(revision: ResultRevision | None) -> bool:
 
 
 def signatures(session: Session, proposal: Proposal) -> list[tuple[Signature, User]]:
-    return list(
-        session.execute(
-            select(Signature, User)
-            .join(User, User.id == Signature.user_id)
-            .where(Signature.proposal_id == proposal.id)
-            .order_by(Signature.signed_at, Signature.id)
-        ).tuples()
+    rows = session.execute(
+        select(Signature, User)
+        .join(User, User.id == Signature.user_id)
+        .where(Signature.proposal_id == proposal.id)
+        .order_by(Signature.signed_at, Signature.id)
     )
+    return [(sig, user) for sig, user in rows]
 
 
 def _signature(session: Session, proposal: Proposal, user: User) -> Signature | None:

@@ -184,6 +184,7 @@ def make_vote(
     questions: tuple[str, ...] = QUESTIONS,
     verify: str = "none",
     objection_days: int = 7,
+    starts: dt.datetime | None = None,
 ) -> Vote:
     """A community with a tiny register and an open vote; ballots printed to a PDF."""
     n = next(_counter)
@@ -208,7 +209,7 @@ def make_vote(
     for q in questions:
         args += ["--question", q]
     proposal_id = int(live.cli(*args).strip().splitlines()[-1])
-    starts = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    starts = starts or dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     live.cli("proposal", "open", str(proposal_id), "--starts", local_iso(starts))
     pdf, links = work / "ballots.pdf", work / "links.csv"
     live.cli("ballots", "issue", str(proposal_id), "--pdf", str(pdf), "--links", str(links))
@@ -303,3 +304,45 @@ def screenshot(page, name: str) -> Path:
 
 def receipt_text(page) -> str:
     return page.locator("#receipt").inner_text().strip()
+
+
+RECEIPT = re.compile(r"^[A-Z2-9]{4}(-[A-Z2-9]{4})+$")
+ANSWER_ZH = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}
+
+
+def choose(page, question: int, answer: str) -> None:
+    """Tap the big answer button (the label around the visually hidden radio)."""
+    page.locator(f"#question-{question} label.choice:has(input[value={answer}])").tap()
+
+
+def vote_on_phone(
+    page, link: str, answers: dict[int, str], *, phone4: str = "", shots: str | None = None
+) -> str:
+    """Open a ballot link, tap the answers, check them, confirm; returns the receipt code."""
+    from playwright.sync_api import expect
+
+    response = page.goto(link)
+    assert response is not None and response.status == 200
+    if shots:
+        screenshot(page, f"{shots}-ballot")
+    for number, answer in answers.items():
+        choose(page, number, answer)
+        expect(page.locator(f"input[name=q{number}][value={answer}]")).to_be_checked()
+    if phone4:
+        page.locator("#phone4").fill(phone4)
+    if shots:
+        screenshot(page, f"{shots}-ballot-chosen")
+    page.locator("form button[type=submit]").last.tap()
+    expect(page.locator("input[name=confirm][value=yes]")).to_have_count(1)
+    for number, answer in answers.items():
+        expect(page.locator(f"input[type=hidden][name=q{number}]").first).to_have_value(answer)
+    if shots:
+        screenshot(page, f"{shots}-confirm")
+    page.locator("form:has(input[name=confirm]) button[type=submit]").tap()
+    expect(page.locator("#receipt")).to_be_visible()
+    assert page.url == link, "the vote is recorded with a redirect back to the ballot link"
+    if shots:
+        screenshot(page, f"{shots}-receipt")
+    code = receipt_text(page)
+    assert RECEIPT.match(code), code
+    return code

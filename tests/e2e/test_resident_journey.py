@@ -8,58 +8,24 @@ without JavaScript and loads nothing but the app's own files.
 
 from __future__ import annotations
 
-import re
 
 import pytest
 from playwright.sync_api import expect
 
 from .conftest import (
+    ANSWER_ZH,
     Requests,
+    choose,
     end_voting,
     make_vote,
     phone_context,
     qr_link,
     receipt_text,
     screenshot,
+    vote_on_phone,
 )
 
 pytestmark = pytest.mark.browser
-
-RECEIPT = re.compile(r"^[A-Z2-9]{4}(-[A-Z2-9]{4})+$")
-
-
-def choose(page, question: int, answer: str) -> None:
-    """Tap the big answer button (the label around the hidden radio)."""
-    page.locator(f"#question-{question} label.choice:has(input[value={answer}])").tap()
-
-
-def vote_on_phone(page, link: str, answers: dict[int, str], shots: str | None = None) -> str:
-    """Open a ballot link, tap the answers, check them, confirm; returns the receipt code."""
-    response = page.goto(link)
-    assert response.status == 200
-    expect(page.locator("h1")).to_have_text("幸福里小区老旧小区改造方案表决")
-    if shots:
-        screenshot(page, f"{shots}-ballot")
-    for number, answer in answers.items():
-        choose(page, number, answer)
-        expect(page.locator(f"input[name=q{number}][value={answer}]")).to_be_checked()
-    if shots:
-        screenshot(page, f"{shots}-ballot-chosen")
-    page.locator("form button[type=submit]").last.tap()
-    expect(page.locator("input[name=confirm][value=yes]")).to_have_count(1)
-    for number, answer in answers.items():
-        expect(page.locator(f"input[type=hidden][name=q{number}]").first).to_have_value(answer)
-    if shots:
-        screenshot(page, f"{shots}-confirm")
-    page.locator("form:has(input[name=confirm]) button[type=submit]").tap()
-    expect(page.locator("#receipt")).to_be_visible()
-    assert page.url == link, "the vote is recorded with a redirect back to the ballot link"
-    if shots:
-        screenshot(page, f"{shots}-receipt")
-    code = receipt_text(page)
-    assert RECEIPT.match(code), code
-    return code
-
 
 def check_receipt(page, vote, code: str, answers: dict[int, str], shots: str) -> None:
     """On the public page: type the receipt code into the check form and read the answers."""
@@ -73,8 +39,7 @@ def check_receipt(page, vote, code: str, answers: dict[int, str], shots: str) ->
     rows = page.locator("table.list tbody tr")
     expect(rows).to_have_count(len(answers))
     for number, answer in answers.items():
-        label = {"agree": "同意", "oppose": "反对", "abstain": "弃权"}[answer]
-        expect(rows.nth(number - 1).locator("td")).to_have_text(label)
+        expect(rows.nth(number - 1).locator("td")).to_have_text(ANSWER_ZH[answer])
     screenshot(page, f"{shots}-receipt-check")
 
 
@@ -92,6 +57,7 @@ def test_vote_from_printed_qr_code_then_check_receipt(browser, live, viewport):
 
     answers = {1: "agree", 2: "oppose"}
     code = vote_on_phone(page, link, answers, shots=shots)
+    expect(page.locator("h1")).to_have_text("幸福里小区老旧小区改造方案表决")
     # Reloading the link later shows the same receipt and the recorded answers.
     page.goto(link)
     assert receipt_text(page) == code
