@@ -5,8 +5,8 @@
 Two scenarios, every household voted, random answers, owner keys with multi-unit
 owners and a developer holding unsold units:
 
-  * 5,000 households x 3 questions
-  * 100,000 households x 1 question
+  * 5,000 households x 3 questions, rule seed (household headcount)
+  * 100,000 households x 1 question, rule civil-major (owner headcount: conflicts listed)
 
 Each runs on a fresh SQLite file database (migrated with upgrade_database) and on
 PostgreSQL: a fresh database on --pg-url, or, when no URL is given and
@@ -69,11 +69,12 @@ class Scenario:
     label: str
     households: int
     questions: int
+    rule: str  # its default headcount: household for seed, owner for the civil rules
 
 
 SCENARIOS = (
-    Scenario("5,000 households x 3 questions", 5_000, 3),
-    Scenario("100,000 households x 1 question", 100_000, 1),
+    Scenario("5,000 households x 3 questions, seed", 5_000, 3, "seed"),
+    Scenario("100,000 households x 1 question, civil-major", 100_000, 1, "civil-major"),
 )
 
 
@@ -155,7 +156,7 @@ def load(app, scenario: Scenario, rng: random.Random) -> int:
             title="老旧小区改造方案表决",
             stage="design",
             questions=[f"第 {n} 项：是否同意？" for n in range(1, scenario.questions + 1)],
-            rule="seed",
+            rule=scenario.rule,
         )
         proposal = proposals.create(s, community, draft, actor="bench")
         proposals.open_vote(s, proposal, actor="bench")

@@ -245,7 +245,11 @@ def vote(
         out.sent = True
         status, _, _ = request(
             post_port or port,
-            "POST", path, body=urlencode(fields).encode(), headers=hdrs, timeout=timeout
+            "POST",
+            path,
+            body=urlencode(fields).encode(),
+            headers=hdrs,
+            timeout=timeout,
         )
         out.latency = time.perf_counter() - start
         out.post_status = status
@@ -354,9 +358,11 @@ def vote_count(database_url: str, proposal_id: int) -> tuple[int, int]:
 
 
 def _plain(url: str) -> str:
-    return "postgresql+psycopg://" + url[len("postgresql://") :] if url.startswith(
-        "postgresql://"
-    ) else url
+    return (
+        "postgresql+psycopg://" + url[len("postgresql://") :]
+        if url.startswith("postgresql://")
+        else url
+    )
 
 
 def check(electorate: Electorate, run: Run, *, expect_complete: bool = True) -> list[str]:
@@ -375,8 +381,10 @@ def check(electorate: Electorate, run: Run, *, expect_complete: bool = True) -> 
     ]
     if server_errors:
         o = server_errors[0]
-        problems.append(f"{len(server_errors)} 5xx answers, e.g. GET {o.get_status} / POST "
-                        f"{o.post_status} for a {o.job.kind} job")
+        problems.append(
+            f"{len(server_errors)} 5xx answers, e.g. GET {o.get_status} / POST "
+            f"{o.post_status} for a {o.job.kind} job"
+        )
     count, distinct = vote_count(electorate.database_url, electorate.proposal_id)
     if count != distinct:
         problems.append(f"{count} votes for {distinct} households: a household voted twice")

@@ -28,3 +28,22 @@ def proposal_or_404(proposal_id: int) -> Proposal:
 
 def actor() -> str:
     return current_user.username
+
+
+def close_if_due(proposal: Proposal) -> Proposal:
+    """Voting closes by itself at the announced time: the first page view after it closes
+    the count, in its own write transaction (BEGIN IMMEDIATE), then the page reads on."""
+    from ..db import write_session
+    from ..services import proposals, results
+
+    if proposal.status == "voting" and proposals.phase(proposal) == "ended":
+        db = extensions.session()
+        proposal_id = proposal.id
+        # End this request's own transaction first: on SQLite a POST holds the write lock
+        # (BEGIN IMMEDIATE) and a read snapshot taken before the close would stay stale.
+        db.rollback()
+        with write_session(extensions.database().factory) as wdb:
+            results.close_if_due(wdb, proposals.lock(wdb, proposal_id))
+        db.rollback()
+        proposal = db.get(Proposal, proposal_id)
+    return proposal

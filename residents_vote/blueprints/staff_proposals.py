@@ -19,7 +19,7 @@ from ..models import Attachment, Objection, Proposal
 from ..services import ballots, costs, dashboard, printing, proposals, results, tally, voting
 from ..services.errors import ServiceError
 from ..web import translate_error
-from .common import actor, community_or_404, proposal_or_404
+from .common import actor, close_if_due, community_or_404, proposal_or_404
 from .staff import bp
 
 UPLOAD_TYPES = {
@@ -163,9 +163,7 @@ def _local_input(value) -> str:
 def proposal(proposal_id: int):
     p = proposal_or_404(proposal_id)
     db = extensions.session()
-    if p.status == "voting" and proposals.phase(p) == "ended":
-        results.close_if_due(db, proposals.lock(db, p.id))
-        db.commit()
+    p = close_if_due(p)
     live = tally.compute(db, p) if p.status != "draft" else None
     return render_template(
         "staff/proposal.html",
