@@ -8,6 +8,7 @@ empty, migrated database.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -47,21 +48,70 @@ def database_url(tmp_path) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def app(database_url, tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "DATABASE_URL": database_url,
-            "PASSWORD_HASH": CHEAP_HASH,
-            "RATELIMIT_ENABLED": False,
-            "BASE_URL": "http://localhost",
-        }
-    )
+TEST_CONFIG = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "PASSWORD_HASH": CHEAP_HASH,
+    "RATELIMIT_ENABLED": False,
+    "BASE_URL": "http://localhost",
+}
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Iterator[str]:
+    """One database migrated to head per session; each test gets a copy of it.
+
+    Copying a file (SQLite) or `CREATE DATABASE … TEMPLATE` (PostgreSQL) is much cheaper
+    than running every migration again for every test.
+    """
     from residents_vote.cli import upgrade_database
 
+    base = postgres_url()
+    if base:
+        name = "tpl_" + uuid.uuid4().hex[:12]
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = base.rsplit("/", 1)[0] + "/" + name
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'template.sqlite3'}"
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": url})
     upgrade_database(app)
+    app.extensions["rv_db"].engine.dispose()
+    try:
+        yield url
+    finally:
+        if base:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+@pytest.fixture
+def migrated_url(migrated_template, tmp_path) -> Iterator[str]:
+    """A fresh database already at the latest migration."""
+    base = postgres_url()
+    if not base:
+        target = tmp_path / "test.sqlite3"
+        shutil.copyfile(migrated_template[len("sqlite:///") :], target)
+        yield f"sqlite:///{target}"
+        return
+    name = "t_" + uuid.uuid4().hex[:12]
+    template = migrated_template.rsplit("/", 1)[1]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def app(migrated_url):
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": migrated_url})
     yield app
     app.extensions["rv_db"].engine.dispose()
 

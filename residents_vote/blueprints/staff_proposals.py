@@ -17,7 +17,7 @@ from ..domain import catalog, receipts
 from ..domain.tally import shortfall_text
 from ..models import Attachment, Objection, Proposal
 from ..services import ballots, costs, dashboard, printing, proposals, results, tally, voting
-from ..services.errors import ServiceError
+from ..services.errors import N_, Invalid, ServiceError
 from ..web import translate_error
 from .common import actor, close_if_due, community_or_404, proposal_or_404
 from .staff import bp
@@ -346,18 +346,24 @@ def _code_for_serial(db, proposal: Proposal, serial: str) -> str:
 
     from ..models import Ballot, ElectorateEntry
 
-    code = db.scalar(
-        select(ElectorateEntry.code)
+    row = db.execute(
+        select(ElectorateEntry.code, Ballot.status)
         .join(
             Ballot,
             (Ballot.household_id == ElectorateEntry.household_id)
             & (Ballot.proposal_id == ElectorateEntry.proposal_id),
         )
         .where(Ballot.proposal_id == proposal.id, Ballot.serial == serial)
-    )
-    if code is None:
+    ).first()
+    if row is None:
         raise ServiceError("No ballot has the serial number %(serial)s.", serial=serial)
-    return code
+    if row.status == "revoked":
+        # A lost ballot was replaced: its printed copy no longer counts.
+        raise Invalid(
+            N_("Ballot %(serial)s was revoked and replaced; only the newest ballot counts."),
+            serial=serial,
+        )
+    return row.code
 
 
 def _attach(db, proposal: Proposal, kind: str, upload: tuple, **links) -> Attachment:

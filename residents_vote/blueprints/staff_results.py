@@ -195,7 +195,7 @@ def postings(proposal_id: int):
         except ServiceError as exc:
             db.rollback()
             flash(translate_error(exc), "error")
-            status = exc.status if exc.status >= 400 else 422
+            status = 422 if exc.status == 400 else exc.status  # a refused upload is 422 too
         else:
             flash(_("Posting recorded."), "ok")
             return redirect(url_for("staff.postings", proposal_id=proposal.id), code=303)

@@ -42,6 +42,8 @@ ACTIONS = {
     "proposal.decline": _l("Declined to sign"),
     "proposal.confirm": _l("Result confirmed"),
     "proposal.file": _l("Filed"),
+    "notice.posting": _l("Notice posting recorded"),
+    "nonvoters.export": _l("Non-voter list exported"),
 }
 
 
@@ -103,6 +105,12 @@ def _objection(e: AuditEvent, d: dict) -> str:
         channel=labels.channel_label(d.get("channel", "online")),
     )
 
+
+NOTICE_NAMES = {
+    "notice": _l("voting notice"),
+    "results": _l("preliminary result"),
+    "final": _l("final result notice"),
+}
 
 SENTENCES: dict[str, Callable[[AuditEvent, dict], str]] = {
     "community.create": lambda e, d: _(
@@ -212,9 +220,22 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict], str]] = {
     "proposal.file": lambda e, d: _("Marked as filed with the district office."),
     "privacy.purge": lambda e, d: _(
         "Personal data purged: owner names and phones of %(households)s households, "
-        "%(files)s evidence files.",
+        "%(objections)s objectors, %(proxies)s proxy names, %(files)s evidence files.",
         households=d.get("households", 0),
+        objections=d.get("objections", 0),
+        proxies=d.get("proxies", 0),
         files=d.get("attachments", 0),
+    ),
+    "notice.posting": lambda e, d: _(
+        "Posting of the %(notice)s recorded: %(place)s, %(when)s.",
+        notice=NOTICE_NAMES.get(d.get("stage", ""), d.get("stage", "")),
+        place=d.get("place", ""),
+        when=_time(d.get("posted_at")),
+    ),
+    "nonvoters.export": lambda e, d: _(
+        "List of %(count)s households that have not voted exported (%(format)s).",
+        count=d.get("count", "?"),
+        format=d.get("format", ""),
     ),
 }
 

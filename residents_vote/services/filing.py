@@ -89,7 +89,7 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
         f"{data['participation']['persons']} {headcount}, {data['participation']['area']} m²",
     )
 
-    doc.heading(_("Final result"), level=2)
+    _section(doc, _("Final result"))
     rows = []
     for q in data["questions"]:
         rows.append(
@@ -125,7 +125,7 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
     plan = costs.summary(proposal)
     attachment = costs.plan_attachment(session, proposal)
     if plan or attachment:
-        doc.heading(_("Plan"), level=2)
+        _section(doc, _("Plan"))
         if plan:
             doc.kv(_("Total budget"), f"{format_yuan(plan.totals.budget)} {_('yuan')}")
             doc.kv(_("Government subsidy"), f"{format_yuan(plan.totals.subsidy)} {_('yuan')}")
@@ -136,7 +136,7 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
         if attachment:
             doc.kv(_("Plan document"), f"{attachment.filename} (SHA-256 {attachment.sha256})")
 
-    doc.heading(_("Objections"), level=2)
+    _section(doc, _("Objections"))
     objections = results.objections(session, proposal)
     if objections:
         accepted = sum(1 for o in objections if o.status == "accepted")
@@ -156,7 +156,7 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
     else:
         doc.paragraph(_("No objections were filed during the posting period."))
 
-    doc.heading(_("Signing body"), level=2)
+    _section(doc, _("Signing body"))
     doc.kv(_("Signing body"), labels.signatory_label(proposal.community.signatory))
     doc.kv(
         _("Signatures"),
@@ -168,12 +168,17 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
         ),
     )
     doc.table(
-        [_("Name"), _("Role"), _("Signed at")],
+        [_("Name"), _("Role"), _("Signed online at"), _("Handwritten signature")],
         [
-            [user.full_name or user.username, labels.role_label(sig.role), _local(sig.signed_at)]
+            [
+                user.full_name or user.username,
+                labels.role_label(sig.role),
+                _local(sig.signed_at),
+                " \n ",  # room for a pen
+            ]
             for sig, user in state.signed
         ],
-        col_widths=[60, 50, 60],
+        col_widths=[45, 35, 45, 45],
     )
     if state.declined:
         doc.paragraph(_("Declined to sign:"), bold=True)
@@ -186,10 +191,14 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
             col_widths=[40, 90, 40],
         )
     doc.kv(_("Confirmed at"), _local(proposal.confirmed_at))
+    doc.spacer(3)
+    doc.kv(_("Seal and date"), "")
+    doc.spacer(8)
 
-    doc.heading(_("Integrity"), level=2)
+    _section(doc, _("Integrity"))
     doc.kv(_("Result revision"), str(revision.revision))
-    doc.kv(_("SHA-256 of the final tally JSON"), revision.sha256, key_width=62)
+    doc.kv(_("Tally SHA-256"), revision.sha256)
+    doc.kv(_("Public page"), notices.public_url(proposal))
     doc.paragraph(
         _(
             "The final tally JSON (tally.json in the filing package, and the public page of "
@@ -197,8 +206,14 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
         ),
         size=9,
     )
-    doc.qr(notices.public_url(proposal), _("Public page of this vote"), size=32)
     return doc
+
+
+def _section(doc: Notice, title: str, need: float = 30) -> None:
+    """A section heading kept together with the first `need` mm of its content."""
+    if doc.pdf.will_page_break(need):
+        doc.pdf.add_page()
+    doc.heading(title, level=2)
 
 
 def confirmation_pdf(session: Session, proposal: Proposal) -> bytes:

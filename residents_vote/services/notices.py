@@ -73,7 +73,7 @@ def reached(proposal: Proposal, stage: str) -> bool:
 
 def measure_noun(measure: str, headcount: str) -> str:
     if measure == "area":
-        return _("exclusive area")
+        return _("exclusive area (m²)")
     return _("owners") if headcount == "owner" else _("households")
 
 
@@ -102,18 +102,14 @@ def threshold_text(t: dict, headcount: str) -> str:
     return _("Participating %(measure)s: at least %(ratio)s of the total", **p)
 
 
-def figure(value: int | str, measure: str) -> str:
-    return f"{value} m²" if measure == "area" else str(value)
-
-
 def threshold_line(t: dict, headcount: str) -> str:
     """A threshold with its published figures: what is required, what was reached."""
     return "{}: {}".format(
         threshold_text(t, headcount),
         _(
             "required %(required)s, actual %(actual)s: %(verdict)s",
-            required=figure(t["required"], t["measure"]),
-            actual=figure(t["actual"], t["measure"]),
+            required=t["required"],
+            actual=t["actual"],
             verdict=_("met") if t["met"] else _("not met"),
         ),
     )
@@ -189,11 +185,10 @@ def _requirement(t, headcount: str, totals: dict[str, int]) -> str:
     text = threshold_text(data, headcount)
     if t.of != "electorate":
         return text
+    # The unit is in the sentence ("exclusive area (m²)", "households"): a figure is
+    # printed bare, so a line never breaks inside "m²".
     required = t.required(totals[t.measure])
-    if t.measure == "area":
-        shown = f"{format_area(required)} m²"
-    else:
-        shown = f"{required} {measure_noun('persons', headcount)}"
+    shown = format_area(required) if t.measure == "area" else str(required)
     return "{} ({})".format(text, _("at least %(figure)s", figure=shown))
 
 
@@ -216,7 +211,7 @@ def voting_notice_model(proposal: Proposal) -> VotingNotice:
     if headcount == "owner":
         fields.append((_("Total owners"), str(electorate.persons)))
     fields += [
-        (_("Total exclusive area"), f"{format_area(electorate.area)} m²"),
+        (_("Total exclusive area (m²)"), format_area(electorate.area)),
         (_("Voting window"), window),
     ]
     rule = RULES[proposal.rule]
@@ -296,7 +291,7 @@ def voting_notice(session: Session, proposal: Proposal) -> Notice:
     return doc
 
 
-KEY_WIDTH = 44
+KEY_WIDTH = 52
 
 
 def _local(value: dt.datetime | None) -> str:
@@ -404,7 +399,7 @@ def view_model(proposal: Proposal, data: dict) -> dict:
     totals = [(total_label(headcount), str(total_persons))]
     if headcount == "owner":
         totals.insert(0, (_("Total households"), str(data["electorate"]["households"])))
-    totals.append((_("Total exclusive area"), f"{data['electorate']['area']} m²"))
+    totals.append((_("Total exclusive area (m²)"), data["electorate"]["area"]))
     return {
         "data": data,
         "headcount": headcount,
@@ -413,15 +408,22 @@ def view_model(proposal: Proposal, data: dict) -> dict:
         "totals": totals,
         "participation_persons_share": persons_share,
         "participation_area_share": area_share,
-        "participation": _(
-            "%(persons)s %(unit)s (%(persons_share)s%% of all), %(area)s m² "
-            "(%(area_share)s%% of the total area)",
-            persons=part_persons,
-            unit=measure_noun("persons", headcount),
-            persons_share=persons_share,
-            area=data["participation"]["area"],
-            area_share=area_share,
-        ),
+        "participation": [
+            (
+                _("Participating owners")
+                if headcount == "owner"
+                else _("Participating households"),
+                _("%(n)s (%(share)s%% of the total)", n=part_persons, share=persons_share),
+            ),
+            (
+                _("Participating area (m²)"),
+                _(
+                    "%(n)s (%(share)s%% of the total)",
+                    n=data["participation"]["area"],
+                    share=area_share,
+                ),
+            ),
+        ],
         "scope": scope_text(data["proposal"].get("scope") or []),
         "window": result_window(proposal),
         "rule": labels.rule_label(data["proposal"]["rule"]),
@@ -476,7 +478,8 @@ def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
     doc.kv(_("Voting window"), view["window"], key_width=KEY_WIDTH)
     for key, value in view["totals"]:
         doc.kv(key, value, key_width=KEY_WIDTH)
-    doc.kv(_("Participation"), view["participation"], key_width=KEY_WIDTH)
+    for key, value in view["participation"]:
+        doc.kv(key, value, key_width=KEY_WIDTH)
     doc.kv(_("Decision rule"), view["rule"], key_width=KEY_WIDTH)
     for item in view["questions"]:
         q = item["q"]
@@ -502,11 +505,23 @@ def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
                 size=9,
             )
     doc.heading(_("Participating units (room and area; no names)"), level=2)
-    rows = [[u["code"], u["area"]] for u in view["units"]]
-    if rows:
-        doc.table([_("Household"), _("Area (m²)")], rows, col_widths=[60, 40], align=["L", "R"])
-    else:
+    units = [(u["code"], u["area"]) for u in view["units"]]
+    if not units:
         doc.paragraph(_("None."))
+        return
+    # Three units a row, read left to right: a 400-unit list fits on a few pages.
+    per_row = 3
+    rows = []
+    for i in range(0, len(units), per_row):
+        chunk = units[i : i + per_row]
+        chunk += [("", "")] * (per_row - len(chunk))
+        rows.append([cell for unit in chunk for cell in unit])
+    doc.table(
+        [_("Household"), _("Area (m²)")] * per_row,
+        rows,
+        col_widths=[30, 25] * per_row,
+        align=["L", "R"] * per_row,
+    )
 
 
 def results_notice(session: Session, proposal: Proposal) -> Notice:

@@ -99,17 +99,18 @@ class LiveApp:
 
 
 def compile_catalog(target: Path) -> Path:
-    """Compile the zh_CN catalog from the .po (the suite must not depend on `make`)."""
+    """Compile every catalog from its .po (the suite must not depend on `make translations`)."""
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    source = ROOT / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
-    out = target / "zh_CN" / "LC_MESSAGES" / "messages.mo"
-    out.parent.mkdir(parents=True)
-    with source.open("rb") as fh:
-        catalog = read_po(fh, locale="zh_CN")
-    with out.open("wb") as fh:
-        write_mo(fh, catalog, use_fuzzy=False)
+    for source in (ROOT / "translations").glob("*/LC_MESSAGES/messages.po"):
+        locale = source.parents[1].name
+        out = target / locale / "LC_MESSAGES" / "messages.mo"
+        out.parent.mkdir(parents=True)
+        with source.open("rb") as fh:
+            catalog = read_po(fh, locale=locale)
+        with out.open("wb") as fh:
+            write_mo(fh, catalog, use_fuzzy=False)
     return target
 
 
