@@ -22,6 +22,15 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
+def _count(text: str | None) -> int:
+    text = (text or "").strip()
+    if not text:
+        return 0
+    if not text.isdigit():
+        raise RuntimeError(f"PROXY_FIX must be a number of proxies (0, 1, …), not {text!r}")
+    return int(text)
+
+
 WEAK_SECRETS = frozenset({"dev", "secret", "changeme", "change-me", "test", "development"})
 
 
@@ -43,10 +52,25 @@ def from_environment(instance: Path, *, with_secret: bool = True) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers are
+        # believed (0: none, the app is exposed directly). See docs/deploy.md.
+        "PROXY_FIX": _count(env.get("PROXY_FIX")),
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "LANGUAGES": ["zh_CN", "en"],
     }
+
+
+def _weak(key: str) -> bool:
+    """Too short, a known placeholder, or too repetitive to be random (`aaaa…`, `abab…`,
+    `secretsecret…`): a generated key has well over 8 distinct characters."""
+    stripped = key.strip()
+    if len(stripped) < 16 or len(set(stripped)) < 8:
+        return True
+    lowered = stripped.lower()
+    return lowered in WEAK_SECRETS or any(
+        lowered == word * (len(lowered) // len(word)) for word in WEAK_SECRETS
+    )
 
 
 def check_production(cfg: dict) -> None:
@@ -54,7 +78,7 @@ def check_production(cfg: dict) -> None:
     if cfg.get("TESTING"):
         return
     key = cfg.get("SECRET_KEY") or ""
-    if key.lower() in WEAK_SECRETS or len(key) < 16:
+    if _weak(key):
         raise RuntimeError(
             "SECRET_KEY is missing or too weak: unset it to use the generated "
             "instance/secret_key, or give at least 16 random characters"

@@ -137,7 +137,9 @@ def register_web(app: Flask) -> None:
         messages = [ERROR_TEXT.get(exc.code, lambda: exc.name)()]
         if getattr(exc, "description", None) and isinstance(exc.description, Markup):
             messages.append(exc.description)
-        return render_template("error.html", status=exc.code, messages=messages), exc.code
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.code == 429 else {}
+        page = render_template("error.html", status=exc.code, messages=messages)
+        return page, exc.code, headers
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -175,6 +177,9 @@ def translate_error(exc: ServiceError) -> str:
     text = gettext(exc.template)
     return text % exc.params if exc.params else text
 
+
+# A failure-limited client may try again after this (the shortest window is a minute).
+RETRY_AFTER_SECONDS = 60
 
 ERROR_TEXT = {
     400: lambda: gettext("The request could not be understood."),

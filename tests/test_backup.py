@@ -58,6 +58,7 @@ def test_backup_while_votes_are_written_restores_consistently(app, runner, tmp_p
     factories.community(app, rows=ROWS)
     factories.staff_user(app)
     pid = factories.proposal(app)
+    factories.issue_ballots(app, pid)
     codes = [factories.code(r) for r in ROWS]
     stop, done = threading.Event(), []
     writer = threading.Thread(target=vote_writer, args=(app, pid, codes, stop, done))

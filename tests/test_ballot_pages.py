@@ -56,7 +56,9 @@ def element_text(html: str, element_id: str) -> str | None:
 
 def recorded_answers(html: str) -> list[str]:
     """The answers shown in the receipt table, in question order."""
-    return re.findall(r'<th scope="row">\s*\d+\.[^<]*</th>\s*<td[^>]*>\s*<strong>([^<]+)</strong>', html)
+    return re.findall(
+        r'<th scope="row">\s*\d+\.[^<]*</th>\s*<td[^>]*>\s*<strong>([^<]+)</strong>', html
+    )
 
 
 def english(client):
@@ -175,7 +177,11 @@ def test_after_the_close_is_403_and_says_when(app, resident):
     assert closes.astimezone(shanghai).strftime("%Y-%m-%d %H:%M") in html
     response = resident.post(
         world.url(HOUSEHOLD),
-        data={"csrf_token": csrf_token(page(resident, "/login")[1]), **BOTH_AGREE, "confirm": "yes"},
+        data={
+            "csrf_token": csrf_token(page(resident, "/login")[1]),
+            **BOTH_AGREE,
+            "confirm": "yes",
+        },
     )
     assert response.status_code == 403
     assert votes(app) == 0
@@ -198,7 +204,9 @@ def test_vote_closing_while_the_page_is_open_is_refused(app, world, resident):
 
 
 def test_post_without_confirm_shows_the_confirmation_page(app, world, resident):
-    response = submit(resident, world.url(HOUSEHOLD), {"q1": "agree", "q2": "oppose"}, confirm=False)
+    response = submit(
+        resident, world.url(HOUSEHOLD), {"q1": "agree", "q2": "oppose"}, confirm=False
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "Confirm" in html
@@ -218,7 +226,9 @@ def _forms(html: str) -> list[dict]:
 
 
 def test_change_my_choices_goes_back_to_the_form(app, world, resident):
-    response = submit(resident, world.url(HOUSEHOLD), {"q1": "agree", "q2": "oppose"}, confirm=False)
+    response = submit(
+        resident, world.url(HOUSEHOLD), {"q1": "agree", "q2": "oppose"}, confirm=False
+    )
     edit = [f for f in _forms(response.get_data(as_text=True)) if f.get("edit")]
     response = resident.post(world.url(HOUSEHOLD), data=edit[0])
     assert response.status_code == 200
@@ -274,8 +284,9 @@ def test_second_vote_is_409_and_shows_the_first(app, world, resident):
     url = world.url(HOUSEHOLD)
     _, html = page(resident, url)
     token = csrf_token(html)
-    first = resident.post(url, data={"csrf_token": token, "q1": "oppose", "q2": "abstain",
-                                     "confirm": "yes"})
+    first = resident.post(
+        url, data={"csrf_token": token, "q1": "oppose", "q2": "abstain", "confirm": "yes"}
+    )
     assert first.status_code == 303
     receipt = element_text(page(resident, url)[1], "receipt")
     again = resident.post(url, data={"csrf_token": token, **BOTH_AGREE, "confirm": "yes"})
@@ -384,9 +395,7 @@ def test_repeated_phone4_failures_get_429_but_other_ballots_work(limited_app):
     world = factories.voting_world(limited_app, verify="phone4")
     client = english(limited_app.test_client())
     url = world.url(HOUSEHOLD)
-    statuses = [
-        submit(client, url, BOTH_AGREE, phone4="0000").status_code for _ in range(8)
-    ]
+    statuses = [submit(client, url, BOTH_AGREE, phone4="0000").status_code for _ in range(8)]
     assert statuses[0] == 422
     assert 429 in statuses
     assert statuses[statuses.index(429) :] == [429] * (len(statuses) - statuses.index(429))
@@ -424,29 +433,33 @@ def test_successful_ballot_use_is_never_limited(limited_app):
 # --- races ---------------------------------------------------------------------------------
 
 
+def race(app, url: str, answers: tuple[str, ...]) -> list[int]:
+    """POST confirmed votes to one ballot from several browsers at the same moment."""
+    clients = [english(app.test_client()) for _ in answers]
+    tokens = [csrf_token(page(c, url)[1]) for c in clients]
+    barrier = threading.Barrier(len(answers))
+    statuses: list[int] = []
+
+    def post(c, token, answer):
+        barrier.wait()
+        data = {"csrf_token": token, "q1": answer, "q2": answer, "confirm": "yes"}
+        statuses.append(c.post(url, data=data).status_code)
+
+    threads = [
+        threading.Thread(target=post, args=(c, t, a))
+        for c, t, a in zip(clients, tokens, answers, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return statuses
+
+
 def test_racing_posts_for_one_household_record_one_vote(app, world):
     """Two browsers confirm at the same moment: one 303, one 409, never a 500."""
     for household in world.tokens:
-        url = world.url(household)
-        clients = [english(app.test_client()) for _ in range(2)]
-        tokens = [csrf_token(page(c, url)[1]) for c in clients]
-        barrier = threading.Barrier(2)
-        statuses: list[int] = []
-
-        def post(c, token, answer):
-            barrier.wait()
-            r = c.post(url, data={"csrf_token": token, "q1": answer, "q2": answer,
-                                  "confirm": "yes"})
-            statuses.append(r.status_code)
-
-        threads = [
-            threading.Thread(target=post, args=(c, t, a))
-            for c, t, a in zip(clients, tokens, ("agree", "oppose"), strict=True)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        statuses = race(app, world.url(household), ("agree", "oppose"))
         assert sorted(statuses) == [303, 409], (household, statuses)
     assert count(app, Vote) == len(world.tokens)
 

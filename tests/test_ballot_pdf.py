@@ -52,8 +52,19 @@ def issued(app, runner, tmp_path):
     """A vote for the three sample households, ballots issued by the CLI."""
     world = factories.voting_world(app, issue=False)
     pdf, links = tmp_path / "ballots.pdf", tmp_path / "links.csv"
-    ok(runner.invoke(args=["ballots", "issue", str(world.proposal_id), "--pdf", str(pdf),
-                           "--links", str(links)]))
+    ok(
+        runner.invoke(
+            args=[
+                "ballots",
+                "issue",
+                str(world.proposal_id),
+                "--pdf",
+                str(pdf),
+                "--links",
+                str(links),
+            ]
+        )
+    )
     rows = list(csv.DictReader(io.StringIO(links.read_text(encoding="utf-8"))))
     return world, pdf, rows
 

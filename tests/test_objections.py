@@ -314,3 +314,23 @@ def test_finalize_waits_for_every_answer(app, client, runner):
     with write(app) as s, pytest.raises(Conflict):
         staff = s.scalar(select(User).where(User.username == world.staff))
         results.finalize(s, proposals.lock(s, world.proposal_id), actor="test")
+
+
+def test_an_objection_is_the_first_request_after_the_announced_close(app, client):
+    """The POST closes the vote by itself (no lock wait on its own write transaction)."""
+    import time
+
+    world = factories.voting_world(
+        app,
+        opened_at=factories.ago(days=3),
+        starts=factories.ago(days=3),
+        closes=factories.ago(minutes=1),
+    )
+    pub = public_id(app, world.proposal_id)
+    started = time.monotonic()
+    response = object_online(client, pub, household="1-1-101")
+    assert response.status_code == 303
+    assert time.monotonic() - started < 10
+    with read(app) as s:
+        assert s.get(Proposal, world.proposal_id).status == "publicity"
+    assert len(objections_of(app, world.proposal_id)) == 1

@@ -19,8 +19,7 @@ from tests.test_proposals import cli, ok, refused
 
 
 def record(runner, pid, household, answers="1=agree,2=oppose", *extra, by="staff1"):
-    return cli(runner, "votes", "record", pid, household, "--answers", answers, *extra,
-               "--by", by)
+    return cli(runner, "votes", "record", pid, household, "--answers", answers, *extra, "--by", by)
 
 
 def the_vote(app, household: str = "1-1-101") -> Vote | None:
@@ -29,8 +28,11 @@ def the_vote(app, household: str = "1-1-101") -> Vote | None:
     with read(app) as s:
         vote = s.scalar(
             select(Vote)
-            .join(ElectorateEntry, (ElectorateEntry.household_id == Vote.household_id)
-                  & (ElectorateEntry.proposal_id == Vote.proposal_id))
+            .join(
+                ElectorateEntry,
+                (ElectorateEntry.household_id == Vote.household_id)
+                & (ElectorateEntry.proposal_id == Vote.proposal_id),
+            )
             .where(ElectorateEntry.code == household)
         )
         if vote is not None:
@@ -47,8 +49,7 @@ def world(app):
 
 
 def test_record_a_paper_ballot(app, runner, world):
-    out = ok(record(runner, world.proposal_id, "1-1-101", "1=agree,2=oppose", "--channel",
-                    "paper"))
+    out = ok(record(runner, world.proposal_id, "1-1-101", "1=agree,2=oppose", "--channel", "paper"))
     assert "1-1-101" in out
     vote = the_vote(app)
     assert vote.channel == "paper" and vote.proxy_name == ""
@@ -62,11 +63,24 @@ def test_record_a_paper_ballot(app, runner, world):
 def test_record_a_proxy_ballot_needs_the_proxy_name(app, runner, world):
     pid = world.proposal_id
     refused(record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "proxy"))
-    refused(record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "proxy",
-                   "--proxy-name", "   "))
+    refused(
+        record(
+            runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "proxy", "--proxy-name", "   "
+        )
+    )
     assert count(app, Vote) == 0
-    ok(record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "proxy",
-              "--proxy-name", "张小伟"))
+    ok(
+        record(
+            runner,
+            pid,
+            "1-1-101",
+            "1=agree,2=agree",
+            "--channel",
+            "proxy",
+            "--proxy-name",
+            "张小伟",
+        )
+    )
     vote = the_vote(app)
     assert (vote.channel, vote.proxy_name) == ("proxy", "张小伟")
 
@@ -114,8 +128,18 @@ def test_record_refusals(app, runner, world):
 def test_record_twice_exits_1(app, runner, world):
     pid = world.proposal_id
     ok(record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "paper"))
-    refused(record(runner, pid, "1-1-101", "1=oppose,2=oppose", "--channel", "proxy",
-                   "--proxy-name", "某人"))
+    refused(
+        record(
+            runner,
+            pid,
+            "1-1-101",
+            "1=oppose,2=oppose",
+            "--channel",
+            "proxy",
+            "--proxy-name",
+            "某人",
+        )
+    )
     assert count(app, Vote) == 1
     assert the_vote(app).answer_list == [(1, "agree"), (2, "agree")]
 
@@ -126,7 +150,9 @@ def test_record_when_voting_is_not_open_exits_1(app, runner):
     draft = factories.proposal(app, open_vote=False)
     later = factories.proposal(app, starts=factories.ahead(days=1))
     closed = factories.proposal(
-        app, opened_at=factories.ago(days=3), starts=factories.ago(days=3),
+        app,
+        opened_at=factories.ago(days=3),
+        starts=factories.ago(days=3),
         closes=factories.ago(minutes=5),
     )
     cancelled = factories.proposal(app)
@@ -148,8 +174,9 @@ def test_paper_then_online_is_409_and_shows_the_paper_vote(app, runner, client, 
     english(client)
     url = world.url("1-1-101")
     token = csrf_token(client.get(url).get_data(as_text=True))
-    out = ok(record(runner, world.proposal_id, "1-1-101", "1=oppose,2=abstain", "--channel",
-                    "paper"))
+    out = ok(
+        record(runner, world.proposal_id, "1-1-101", "1=oppose,2=abstain", "--channel", "paper")
+    )
     receipt = out.rsplit(" ", 1)[1].strip()
     response = client.post(url, data={"csrf_token": token, **BOTH_AGREE, "confirm": "yes"})
     assert response.status_code == 409
@@ -235,8 +262,10 @@ def test_staff_create_open_and_print(app, staff, world):
     dashboard = staff.get(f"/staff/proposals/{pid}").get_data(as_text=True)
     pdf = staff.post(
         f"/staff/proposals/{pid}/ballots",
-        data={"csrf_token": csrf_token(dashboard, f"/staff/proposals/{pid}/ballots"),
-              "mode": "issue"},
+        data={
+            "csrf_token": csrf_token(dashboard, f"/staff/proposals/{pid}/ballots"),
+            "mode": "issue",
+        },
     )
     assert pdf.status_code == 200
     assert pdf.mimetype == "application/pdf"
@@ -244,8 +273,10 @@ def test_staff_create_open_and_print(app, staff, world):
     # Nothing left to issue: back to the dashboard, no PDF.
     again = staff.post(
         f"/staff/proposals/{pid}/ballots",
-        data={"csrf_token": csrf_token(dashboard, f"/staff/proposals/{pid}/ballots"),
-              "mode": "issue"},
+        data={
+            "csrf_token": csrf_token(dashboard, f"/staff/proposals/{pid}/ballots"),
+            "mode": "issue",
+        },
     )
     assert again.status_code == 303
 
@@ -260,8 +291,12 @@ def test_staff_action_without_csrf_is_400(app, staff, world):
 def test_paper_entry_with_a_scan(app, staff, world):
     scan = png_bytes()
     response = post_paper(
-        staff, world.proposal_id,
-        household="1-1-102", q1="agree", q2="invalid", channel="paper",
+        staff,
+        world.proposal_id,
+        household="1-1-102",
+        q1="agree",
+        q2="invalid",
+        channel="paper",
         scan=(io.BytesIO(scan), "ballot.png"),
     )
     assert response.status_code == 200
@@ -269,7 +304,7 @@ def test_paper_entry_with_a_scan(app, staff, world):
     vote = the_vote(app, "1-1-102")
     assert vote.channel == "paper" and vote.answer_list == [(1, "agree"), (2, "invalid")]
     # The receipt is shown to staff, to hand to the resident.
-    assert "-".join(vote.receipt_code[i:i + 4] for i in range(0, 12, 4)) in html
+    assert "-".join(vote.receipt_code[i : i + 4] for i in range(0, 12, 4)) in html
     with read(app) as s:
         attachment = s.scalar(select(Attachment))
         assert attachment.kind == "ballot_scan"
@@ -288,23 +323,31 @@ def test_paper_entry_by_serial(app, staff, world):
             .join(ElectorateEntry, ElectorateEntry.household_id == Ballot.household_id)
             .where(ElectorateEntry.code == "2-1-201")
         )
-    response = post_paper(staff, world.proposal_id, serial=serial, q1="oppose", q2="oppose",
-                          channel="paper")
+    response = post_paper(
+        staff, world.proposal_id, serial=serial, q1="oppose", q2="oppose", channel="paper"
+    )
     assert response.status_code == 200
     assert the_vote(app, "2-1-201").answer_list == [(1, "oppose"), (2, "oppose")]
 
 
 def test_paper_entry_proxy_needs_a_name(app, staff, world):
     pid = world.proposal_id
-    response = post_paper(staff, pid, household="1-1-101", q1="agree", q2="agree",
-                          channel="proxy", proxy_name="")
+    response = post_paper(
+        staff, pid, household="1-1-101", q1="agree", q2="agree", channel="proxy", proxy_name=""
+    )
     assert response.status_code == 422
     assert count(app, Vote) == 0
     # The form keeps what was entered.
     assert 'value="1-1-101"' in response.get_data(as_text=True)
     response = post_paper(
-        staff, pid, household="1-1-101", q1="agree", q2="agree", channel="proxy",
-        proxy_name="李四", proxy_doc=(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "委托书.pdf"),
+        staff,
+        pid,
+        household="1-1-101",
+        q1="agree",
+        q2="agree",
+        channel="proxy",
+        proxy_name="李四",
+        proxy_doc=(io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "委托书.pdf"),
     )
     assert response.status_code == 200
     vote = the_vote(app)
@@ -324,8 +367,15 @@ def test_paper_entry_proxy_needs_a_name(app, staff, world):
 )
 def test_paper_entry_refuses_other_file_types(app, staff, world, upload):
     data, name = upload
-    response = post_paper(staff, world.proposal_id, household="1-1-101", q1="agree",
-                          q2="agree", channel="paper", scan=(io.BytesIO(data), name))
+    response = post_paper(
+        staff,
+        world.proposal_id,
+        household="1-1-101",
+        q1="agree",
+        q2="agree",
+        channel="paper",
+        scan=(io.BytesIO(data), name),
+    )
     assert 400 <= response.status_code < 500
     assert count(app, Vote) == 0
     assert count(app, Attachment) == 0
@@ -350,8 +400,15 @@ def test_paper_entry_refusals_record_nothing(app, staff, world):
 
 def test_paper_entry_for_a_household_that_voted_online_is_409(app, staff, world):
     assert submit(staff, world.url("1-1-101"), BOTH_AGREE).status_code == 303
-    response = post_paper(staff, world.proposal_id, household="1-1-101", q1="oppose",
-                          q2="oppose", channel="paper", scan=(io.BytesIO(png_bytes()), "s.png"))
+    response = post_paper(
+        staff,
+        world.proposal_id,
+        household="1-1-101",
+        q1="oppose",
+        q2="oppose",
+        channel="paper",
+        scan=(io.BytesIO(png_bytes()), "s.png"),
+    )
     assert response.status_code == 409
     assert the_vote(app).channel == "online"
     assert count(app, Attachment) == 0
@@ -380,11 +437,99 @@ def test_paper_entry_by_the_serial_of_a_revoked_ballot_is_refused(app, staff, wo
     with write(app) as s:
         new = ballots.reissue(s, proposals.lock(s, world.proposal_id), ["2-1-201"], actor="t")
         new_serial = new[0].serial
-    response = post_paper(staff, world.proposal_id, serial=old, q1="agree", q2="agree",
-                          channel="paper")
+    response = post_paper(
+        staff, world.proposal_id, serial=old, q1="agree", q2="agree", channel="paper"
+    )
     assert 400 <= response.status_code < 500
     assert count(app, Vote) == 0
-    response = post_paper(staff, world.proposal_id, serial=new_serial, q1="agree", q2="agree",
-                          channel="paper")
+    response = post_paper(
+        staff, world.proposal_id, serial=new_serial, q1="agree", q2="agree", channel="paper"
+    )
     assert response.status_code == 200
     assert the_vote(app, "2-1-201") is not None
+
+
+def dashboard_token(client, pid: int, action: str) -> str:
+    html = client.get(f"/staff/proposals/{pid}").get_data(as_text=True)
+    return csrf_token(html, f"/staff/proposals/{pid}/{action}")
+
+
+def test_staff_edit_a_draft_only(app, staff, world):
+    pid = factories.proposal(app, open_vote=False)
+    page = staff.get(f"/staff/proposals/{pid}/edit")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert factories.QUESTIONS[0] in html
+    form = {
+        "csrf_token": csrf_token(html),
+        "title": "新标题",
+        "stage": "design",
+        "questions": "只有一个问题？",
+        "rule": "civil-ordinary",
+        "verify": "phone4",
+    }
+    assert staff.post(f"/staff/proposals/{pid}/edit", data=form).status_code == 303
+    with read(app) as s:
+        p = s.get(Proposal, pid)
+        assert (p.title, p.rule, p.headcount, p.verify) == (
+            "新标题",
+            "civil-ordinary",
+            "owner",
+            "phone4",
+        )
+        assert [q.text for q in p.questions] == ["只有一个问题？"]
+    # An opened proposal can no longer be edited.
+    response = staff.post(f"/staff/proposals/{world.proposal_id}/edit", data=form)
+    assert 400 <= response.status_code < 500
+    with read(app) as s:
+        assert s.get(Proposal, world.proposal_id).title == factories.TITLE
+
+
+def test_staff_extend_and_cancel(app, staff, world):
+    pid = world.proposal_id
+    response = staff.post(
+        f"/staff/proposals/{pid}/extend",
+        data={"csrf_token": dashboard_token(staff, pid, "extend"), "closes": "2099-01-01T08:00"},
+    )
+    assert response.status_code == 303
+    with read(app) as s:
+        closes = s.get(Proposal, pid).closes_at
+    assert (closes.year, closes.month, closes.day, closes.hour) == (2099, 1, 1, 0)
+    assert "2099-01-01 08:00" in staff.get(world.url("1-1-101")).get_data(as_text=True)
+    # An earlier time is refused with a message; nothing changes.
+    response = staff.post(
+        f"/staff/proposals/{pid}/extend",
+        data={"csrf_token": dashboard_token(staff, pid, "extend"), "closes": "2098-01-01T08:00"},
+        follow_redirects=True,
+    )
+    with read(app) as s:
+        assert s.get(Proposal, pid).closes_at == closes
+    # Cancelling needs a reason.
+    staff.post(
+        f"/staff/proposals/{pid}/cancel",
+        data={"csrf_token": dashboard_token(staff, pid, "cancel"), "reason": ""},
+    )
+    with read(app) as s:
+        assert s.get(Proposal, pid).status == "voting"
+    response = staff.post(
+        f"/staff/proposals/{pid}/cancel",
+        data={"csrf_token": dashboard_token(staff, pid, "cancel"), "reason": "方案调整"},
+    )
+    assert response.status_code == 303
+    with read(app) as s:
+        p = s.get(Proposal, pid)
+        assert (p.status, p.cancel_reason) == ("cancelled", "方案调整")
+    assert staff.get(world.url("1-1-101")).status_code == 403
+    assert staff.get(f"/staff/proposals/{pid}").status_code == 200
+
+
+def test_staff_dashboard_closes_a_vote_past_its_time(app, staff):
+    pid = factories.proposal(
+        app,
+        opened_at=factories.ago(days=3),
+        starts=factories.ago(days=3),
+        closes=factories.ago(minutes=5),
+    )
+    assert staff.get(f"/staff/proposals/{pid}").status_code == 200
+    with read(app) as s:
+        assert s.get(Proposal, pid).status == "publicity"

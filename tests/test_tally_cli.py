@@ -118,7 +118,7 @@ def test_tally_with_a_bad_id_exits_1(runner, app):
     assert result.stderr.strip()
 
 
-def test_tally_through_the_real_flask_command(app, database_url):
+def test_tally_through_the_real_flask_command(app):
     """The operator's command line, as a separate process: `flask --app app proposal tally`."""
     register(app)
     pid = proposal(app)
@@ -126,7 +126,7 @@ def test_tally_through_the_real_flask_command(app, database_url):
     app.extensions["rv_db"].engine.dispose()
     env = dict(os.environ)
     env.update(
-        DATABASE_URL=database_url,
+        DATABASE_URL=app.config["DATABASE_URL"],
         SECRET_KEY="test-secret-key-not-for-production",
         PYTHONIOENCODING="utf-8",
     )

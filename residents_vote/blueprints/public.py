@@ -11,12 +11,12 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_wtf import FlaskForm
 
 from .. import extensions, labels
-from ..db import write_session
 from ..domain import receipts
 from ..models import Proposal
 from ..services import costs, notices, proposals, results, voting
 from ..services.errors import Forbidden, Invalid, NotFound
 from ..web import translate_error
+from .common import close_if_due
 
 bp = Blueprint("public", __name__, url_prefix="/r")
 bp.add_app_template_global(labels.objection_status, "objection_status")
@@ -29,20 +29,12 @@ class ObjectionForm(FlaskForm):
 
 
 def _proposal(public_id: str) -> Proposal:
-    db = extensions.session()
-    proposal = proposals.by_public_id(db, public_id)
+    proposal = proposals.by_public_id(extensions.session(), public_id)
     if proposal is None or proposal.status == "draft" or proposal.opened_at is None:
         abort(404)  # a draft, or a draft cancelled before it was ever published
-    if proposal.status == "voting" and proposals.phase(proposal) == "ended":
-        # Voting closes by itself at the announced time: the first request after it
-        # closes the count and publishes the preliminary result.
-        with write_session(extensions.database().factory) as wdb:
-            results.close_if_due(wdb, proposals.lock(wdb, proposal.id))
-        # End the read transaction too: a SQLite snapshot taken before the close would
-        # still show the vote open and no result.
-        db.rollback()
-        proposal = proposals.by_public_id(db, public_id)
-    return proposal
+    # Voting closes by itself at the announced time: the first request after it closes
+    # the count and publishes the preliminary result (in its own write transaction).
+    return close_if_due(proposal)
 
 
 @bp.route("/<public_id>")

@@ -11,6 +11,7 @@ import datetime as dt
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -141,10 +142,11 @@ def _group_title(group: dashboard.NonVoterGroup) -> str:
         where = _("Building %(b)s, unit %(u)s", b=group.building, u=group.unit)
     else:
         where = _("Building %(b)s", b=group.building)
+    households = ngettext("%(num)s household", "%(num)s households", len(group.rows))
     return _(
-        "%(where)s: %(n)s households, %(area)s m²",
+        "%(where)s: %(households)s, %(area)s m²",
         where=where,
-        n=len(group.rows),
+        households=households,
         area=format_area(group.area),
     )
 

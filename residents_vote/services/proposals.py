@@ -294,15 +294,26 @@ def extend(
     )
 
 
-def cancel(session: Session, proposal: Proposal, reason: str, *, actor: str) -> None:
+def cancel(
+    session: Session,
+    proposal: Proposal,
+    reason: str,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> None:
+    now = now or utcnow()
     if proposal.status not in ("draft", "voting"):
+        raise Conflict(N_("Only a vote that is not yet closed can be cancelled"))
+    if proposal.status == "voting" and proposal.closes_at and proposal.closes_at <= now:
+        # Voting closed by itself at the announced time; its result must be published.
         raise Conflict(N_("Only a vote that is not yet closed can be cancelled"))
     reason = reason.strip()
     if not reason:
         raise Invalid(N_("A reason is required to cancel a vote"))
     proposal.status = "cancelled"
     proposal.cancel_reason = reason
-    proposal.cancelled_at = utcnow()
+    proposal.cancelled_at = now
     audit.record(
         session,
         "proposal.cancel",

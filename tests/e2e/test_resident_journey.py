@@ -8,6 +8,7 @@ without JavaScript and loads nothing but the app's own files.
 
 from __future__ import annotations
 
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -34,7 +35,7 @@ def check_receipt(page, vote, code: str, answers: dict[int, str], shots: str) ->
     expect(page.locator("#code")).to_be_visible()
     page.locator("#code").fill(code.lower().replace("-", " "))  # case and dashes don't matter
     page.locator("form.search button[type=submit]").tap()
-    assert f"/r/{vote.public_id}/receipt?code=" in page.url
+    expect(page).to_have_url(re.compile(rf"/r/{re.escape(vote.public_id)}/receipt\?code="))
     expect(page.locator("#receipt")).to_have_text(code)
     rows = page.locator("table.list tbody tr")
     expect(rows).to_have_count(len(answers))
