@@ -13,7 +13,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField
 
 from .. import extensions
-from ..services import households, users
+from ..services import households, register_io, users
 from ..services.errors import Problems
 from .common import actor, community_or_404
 
@@ -100,8 +100,11 @@ def import_preview(slug: str):
         return render_template("staff/import.html", community=c, problems=exc.problems), 422
     report = households.import_rows(db, c, rows, dry_run=True, remove_missing=remove_missing)
     db.rollback()
+    # Carry the checked rows as our own CSV: the confirm step then re-reads a small,
+    # fast format instead of parsing the original (possibly XLSX) file again.
+    data = register_io.write_csv(rows)
     confirm = ConfirmImportForm(
-        filename=filename,
+        filename="register.csv",
         payload=base64.b64encode(data).decode("ascii"),
         digest=hashlib.sha256(data).hexdigest(),
         remove_missing="1" if remove_missing else "",

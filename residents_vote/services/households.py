@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.register import RegisterRow, parse_register
@@ -59,19 +59,29 @@ def import_rows(
     added = updated = unchanged = 0
     now = utcnow()
     seen: set[str] = set()
+    new_rows: list[dict] = []
     for row in rows:
         seen.add(row.code)
         household = existing.get(row.code)
-        if household is None or household.removed_at is not None:
+        if household is None:
             added += 1
-            if dry_run:
-                continue
-            if household is None:
-                household = Household(community_id=community.id, code=row.code, created_at=now)
-                session.add(household)
-            household.removed_at = None
-            _assign(household, row)
-            household.updated_at = now
+            new_rows.append(
+                {
+                    "community_id": community.id,
+                    "code": row.code,
+                    "created_at": now,
+                    "updated_at": now,
+                    "removed_at": None,
+                }
+                | {f: getattr(row, f) for f in FIELDS}
+            )
+            continue
+        if household.removed_at is not None:
+            added += 1
+            if not dry_run:
+                household.removed_at = None
+                _assign(household, row)
+                household.updated_at = now
             continue
         if all(getattr(household, f) == getattr(row, f) for f in FIELDS):
             unchanged += 1
@@ -89,6 +99,9 @@ def import_rows(
                 household.removed_at = now
     report = ImportReport(added, updated, unchanged, removed, dry_run)
     if not dry_run:
+        if new_rows:
+            # One multi-row INSERT instead of an ORM object per household.
+            session.execute(insert(Household), new_rows)
         session.flush()
         audit.record(
             session,
