@@ -90,6 +90,14 @@ def register_web(app: Flask) -> None:
             abort(404)  # do not reveal that the page exists
         return None
 
+    @app.before_request
+    def _refuse_nul_bytes():
+        # No form or link a person uses carries a NUL character, and PostgreSQL text cannot
+        # hold one: refuse such a request as malformed (400) instead of failing later (500).
+        if _has_nul(request):
+            abort(400)
+        return None
+
     @app.after_request
     def _headers(response):
         h = response.headers
@@ -166,6 +174,19 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals["yuan"] = lambda fen: format_yuan(fen) + " " + gettext("yuan")
     app.jinja_env.globals["threshold_label"] = _threshold_label
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+
+
+def _has_nul(req) -> bool:
+    """True when the path, the query, a form field or an upload's file name holds a NUL."""
+    texts = [req.path]
+    texts += [t for key, value in req.args.items(multi=True) for t in (key, value)]
+    if req.method in ("POST", "PUT", "PATCH") and req.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        texts += [t for key, value in req.form.items(multi=True) for t in (key, value)]
+        texts += [f.filename or "" for _, f in req.files.items(multi=True)]
+    return any("\x00" in t for t in texts)
 
 
 def _current_lang() -> str:

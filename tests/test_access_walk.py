@@ -106,8 +106,8 @@ ROUTES: dict[str, dict] = {
     "staff.nonvoters_xlsx": staff_page(),
     "staff.postings": staff_page(),
     "staff.posting_photo": staff_page(),
-    "staff.confirmation_pdf": staff_page(),
-    "staff.filing_zip": staff_page(),
+    "staff.confirmation_pdf": staff_page(get={200, 409}),  # 409 until the result is confirmed
+    "staff.filing_zip": staff_page(get={200, 409}),
     "staff.mark_filed": staff_page(),
     # admin
     "admin.user_list": admin_page(),

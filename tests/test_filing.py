@@ -22,7 +22,7 @@ from residents_vote.models import (
     User,
     Vote,
 )
-from residents_vote.services import audit, costs, filing, proposals
+from residents_vote.services import audit, filing
 from tests import factories
 from tests.helpers import count, csrf_token, login, read, write
 from tests.test_signoff import (
@@ -238,6 +238,8 @@ def test_staff_download_and_mark_filed(app, client):
     assert r.status_code == 303
     assert status_of(app, pid) == "filed"
     assert count(app, AuditEvent, AuditEvent.action == "proposal.file") == 1
+    filed = client.get(f"/staff/proposals/{pid}?lang=en")
+    assert filed.status_code == 200 and "Filed on" in filed.get_data(as_text=True)
     # other community's staff: 404
     signing_community(app, "other")
     other = app.test_client()
@@ -283,29 +285,3 @@ def test_confirmation_pdf_content(app, tmp_path):
     assert factories.TITLE in squashed
     for _b, _u, _r, _a, owner, _phone in factories.HOUSEHOLDS:
         assert owner not in text
-
-
-def test_ballots_issue_cli_prints_each_households_share(app, runner, tmp_path):
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler) missing")
-    factories.community(app)
-    pid = factories.proposal(app, open_vote=False)
-    with write(app) as s:
-        p = proposals.lock(s, pid)
-        costs.set_items(s, p, [("2.2", 350_000_00, 0, "")], actor="test")
-        proposals.open_vote(s, p, actor="test")
-    with app.app_context(), read(app) as s:
-        shares = costs.shares(s, s.get(Proposal, pid))
-    assert sum(shares.values()) > 0
-    out = tmp_path / "ballots.pdf"
-    result = runner.invoke(args=["ballots", "issue", str(pid), "--pdf", str(out)])
-    assert result.exit_code == 0, result.output
-    text = subprocess.run(
-        ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    from residents_vote.domain.costs import format_yuan
-
-    pages = text.split("\f")
-    for code_, fen in shares.items():
-        page = next(p for p in pages if code_ in p)
-        assert format_yuan(fen) in page, (code_, fen)

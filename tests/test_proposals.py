@@ -8,6 +8,7 @@ test_ballot_pdf.py.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from zoneinfo import ZoneInfo
@@ -318,7 +319,7 @@ def test_extend_moves_the_closing_time(app, runner, client, hx):
     pid = factories.proposal(app, "hx")
     tokens = factories.issue_ballots(app, pid)
     closes = proposal_row(app, pid).closes_at
-    later = (closes + factories.dt.timedelta(days=7)).replace(microsecond=0)
+    later = (closes + dt.timedelta(days=7)).replace(microsecond=0)
     out = ok(cli(runner, "proposal", "extend", pid, "--closes", later.isoformat()))
     shown = later.astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
     assert shown in out

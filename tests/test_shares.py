@@ -1,4 +1,5 @@
-"""Household cost shares through services.costs.shares on a real database (Hypothesis).
+"""Household cost shares through services.costs.shares on a real database (Hypothesis),
+and on the printed ballots.
 
 Awkward areas (primes, 0.01 m², huge flats next to tiny ones) and awkward budgets must
 still give shares that add up to the community's share to the fen, each within a fen of
@@ -9,8 +10,11 @@ frozen.
 from __future__ import annotations
 
 import itertools
+import shutil
+import subprocess
 from fractions import Fraction
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -75,3 +79,29 @@ def test_shares_sum_exactly_to_the_community_share(app, rows, road, elevator, wa
         if b == lift:
             exact += Fraction(elevator_share * a, lift_area)
         assert abs(frozen[code] - exact) < 2, (code, frozen[code], float(exact))
+
+
+def test_ballots_issue_cli_prints_each_households_share(app, runner, tmp_path):
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler) missing")
+    factories.community(app)
+    pid = factories.proposal(app, open_vote=False)
+    with write(app) as s:
+        p = proposals.lock(s, pid)
+        costs.set_items(s, p, [("2.2", 350_000_00, 0, "")], actor="test")
+        proposals.open_vote(s, p, actor="test")
+    with app.app_context(), read(app) as s:
+        shares = costs.shares(s, s.get(Proposal, pid))
+    assert sum(shares.values()) > 0
+    out = tmp_path / "ballots.pdf"
+    result = runner.invoke(args=["ballots", "issue", str(pid), "--pdf", str(out)])
+    assert result.exit_code == 0, result.output
+    text = subprocess.run(
+        ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    from residents_vote.domain.costs import format_yuan
+
+    pages = text.split("\f")
+    for code_, fen in shares.items():
+        page = next(p for p in pages if code_ in p)
+        assert format_yuan(fen) in page, (code_, fen)

@@ -259,3 +259,16 @@ def parse_register(
             )
         )
     return result, errors
+
+
+def part_key(part: str) -> tuple:
+    """Order building/unit/room parts as people read them: 2 before 10, 201 before 1001;
+    an empty unit first. The same order on every database, whatever its collation."""
+    if not part:
+        return (-1, 0, "")
+    return (0, int(part), "") if part.isdigit() else (1, 0, part)
+
+
+def code_sort_key(code: str) -> tuple:
+    """Natural order of household codes (see part_key)."""
+    return tuple(part_key(part) for part in code.split("-"))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from ..domain.register import escape_cell
+from ..domain.register import code_sort_key, escape_cell
 from ..domain.tally import format_area
 from ..models import ElectorateEntry, Household, Proposal, Vote
 from ..web import local_zone
@@ -33,10 +33,6 @@ class Stats:
     by_channel: dict[str, int]
     by_building: list[BuildingTurnout]
     by_day: list[tuple[str, int, int]]  # local date, votes that day, running total
-
-
-def _natural(text: str) -> tuple:
-    return (0, int(text), "") if text.isdigit() else (1, 0, text)
 
 
 def stats(session: Session, proposal: Proposal) -> Stats:
@@ -69,7 +65,7 @@ def stats(session: Session, proposal: Proposal) -> Stats:
             BuildingTurnout(b, int(n), int(v or 0), int(a or 0), int(va or 0))
             for b, n, v, a, va in rows
         ),
-        key=lambda t: _natural(t.building),
+        key=lambda t: code_sort_key(t.building),
     )
     return Stats(by_channel, by_building, _by_day(session, proposal))
 
@@ -178,12 +174,12 @@ def nonvoters(session: Session, proposal: Proposal, sort: str = "building") -> N
     groups = [NonVoterGroup(b, u, members) for (b, u), members in grouped.items()]
     if sort == "area":
         for g in groups:
-            g.rows.sort(key=lambda r: (-r.area, _natural(r.room)))
-        groups.sort(key=lambda g: (-g.area, _natural(g.building), _natural(g.unit)))
+            g.rows.sort(key=lambda r: (-r.area, code_sort_key(r.room)))
+        groups.sort(key=lambda g: (-g.area, code_sort_key(g.building), code_sort_key(g.unit)))
     else:
         for g in groups:
-            g.rows.sort(key=lambda r: _natural(r.room))
-        groups.sort(key=lambda g: (_natural(g.building), _natural(g.unit)))
+            g.rows.sort(key=lambda r: code_sort_key(r.room))
+        groups.sort(key=lambda g: (code_sort_key(g.building), code_sort_key(g.unit)))
     return NonVoterList(groups, proposal.frozen_households or 0, proposal.frozen_area or 0)
 
 

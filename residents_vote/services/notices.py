@@ -329,13 +329,15 @@ def measure_labels(headcount: str) -> dict[str, str]:
     owners = headcount == "owner"
     return {
         "persons": _("Owners") if owners else _("Households"),
-        "share_participants_persons": _("% of participating owners")
+        "share_participants_persons": _("Share of participating owners (%)")
         if owners
-        else _("% of participating households"),
-        "share_total_persons": _("% of all owners") if owners else _("% of all households"),
+        else _("Share of participating households (%)"),
+        "share_total_persons": _("Share of all owners (%)")
+        if owners
+        else _("Share of all households (%)"),
         "area": _("Exclusive area (m²)"),
-        "share_participants_area": _("% of participating area"),
-        "share_total_area": _("% of total area"),
+        "share_participants_area": _("Share of participating area (%)"),
+        "share_total_area": _("Share of total area (%)"),
     }
 
 
@@ -487,7 +489,7 @@ def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
         doc.table(
             item["header"],
             item["body"],
-            col_widths=[54, 30, 30, 30, 30],
+            col_widths=[70, 26, 26, 26, 26],
             align=["L", "R", "R", "R", "R"],
         )
         for line in item["thresholds"]:

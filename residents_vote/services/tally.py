@@ -1,8 +1,9 @@
 """The tally service: aggregate SQL in, the counting module's verdicts out.
 
-Votes are never loaded as objects: a few GROUP BY queries give, per question, the
-units and area under each answer and each owner's combined answer; the pure module
-`domain.tally` decides. Every page, PDF and export that shows a count gets it here.
+Votes are never loaded as objects: three statements, whatever the number of votes, give
+per question the units and area under each answer, each owner's combined answer, and the
+voted units of owners whose units disagree; the pure module `domain.tally` decides.
+Every page, PDF and export that shows a count gets it here.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..domain import tally as rules
+from ..domain.register import part_key
 from ..domain.tally import ANSWERS, Conflict, Electorate, QuestionCounts, Totals
 from ..models import ElectorateEntry, Proposal, Vote, VoteAnswer
 
@@ -138,16 +140,22 @@ def aggregate(session: Session, proposal: Proposal) -> dict[str, list[QuestionCo
 def participating_units(session: Session, proposal: Proposal) -> list[dict]:
     """The units that voted (room + area only: no names, no answers)."""
     rows = session.execute(
-        select(ElectorateEntry.code, ElectorateEntry.area)
+        select(
+            ElectorateEntry.code,
+            ElectorateEntry.area,
+            ElectorateEntry.building,
+            ElectorateEntry.unit,
+            ElectorateEntry.room,
+        )
         .join(
             Vote,
             (Vote.proposal_id == ElectorateEntry.proposal_id)
             & (Vote.household_id == ElectorateEntry.household_id),
         )
         .where(ElectorateEntry.proposal_id == proposal.id)
-        .order_by(ElectorateEntry.building, ElectorateEntry.unit, ElectorateEntry.room)
     )
-    return [{"code": code, "area": rules.format_area(area)} for code, area in rows]
+    ordered = sorted(rows, key=lambda r: (part_key(r.building), part_key(r.unit), part_key(r.room)))
+    return [{"code": r.code, "area": rules.format_area(r.area)} for r in ordered]
 
 
 def compute(session: Session, proposal: Proposal) -> Tally:
