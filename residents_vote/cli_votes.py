@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -162,17 +163,54 @@ def _share_texts(s, proposal) -> dict[str, str]:
     }
 
 
-def _write_outputs(s, proposal, issued, pdf_path, links_path):
-    if not issued:
-        click.echo("no ballots to issue")
-        return
-    data = printing.ballots_pdf(s, proposal, issued, shares=_share_texts(s, proposal))
-    Path(pdf_path).write_bytes(data)
+def _stage_outputs(s, proposal, issued, pdf_path, links_path) -> list[tuple[Path, Path]]:
+    """Write the PDF (and links CSV) to temporary files beside their targets.
+
+    They are renamed into place only after the ballots are committed, so a failure at any
+    point leaves neither issued ballots nor a PDF of dead links behind.
+    """
+    outputs = [
+        (
+            Path(pdf_path),
+            printing.ballots_pdf(s, proposal, issued, shares=_share_texts(s, proposal)),
+        )
+    ]
     if links_path:
-        Path(links_path).write_bytes(printing.links_csv(issued))
-    click.echo(
-        f"issued {len(issued)} ballots: {pdf_path}" + (f", {links_path}" if links_path else "")
-    )
+        outputs.append((Path(links_path), printing.links_csv(issued)))
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, data in outputs:
+            temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            staged.append((temp, target))
+            temp.write_bytes(data)
+    except OSError:
+        _discard(staged)
+        raise
+    return staged
+
+
+def _discard(staged: list[tuple[Path, Path]]) -> None:
+    for temp, _target in staged:
+        temp.unlink(missing_ok=True)
+
+
+def _issue_files(make_issued, proposal_id, pdf_path, links_path) -> None:
+    staged: list[tuple[Path, Path]] = []
+    try:
+        with write() as s:
+            proposal = proposals.lock(s, proposal_id)
+            issued = make_issued(s, proposal)
+            if not issued:
+                click.echo("no ballots to issue")
+                return
+            staged = _stage_outputs(s, proposal, issued, pdf_path, links_path)
+            count = len(issued)
+    except BaseException:
+        _discard(staged)
+        raise
+    for temp, target in staged:
+        temp.replace(target)
+    click.echo(f"issued {count} ballots: {pdf_path}" + (f", {links_path}" if links_path else ""))
 
 
 @ballots_cli.command("issue")
@@ -182,10 +220,12 @@ def _write_outputs(s, proposal, issued, pdf_path, links_path):
 @guarded
 def ballots_issue(proposal_id, pdf_path, links_path):
     """Issue a ballot to every household without a live one; write the printable PDF."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        issued = ballots.issue(s, proposal, actor="cli")
-        _write_outputs(s, proposal, issued, pdf_path, links_path)
+    _issue_files(
+        lambda s, proposal: ballots.issue(s, proposal, actor="cli"),
+        proposal_id,
+        pdf_path,
+        links_path,
+    )
 
 
 @ballots_cli.command("reissue")
@@ -199,10 +239,13 @@ def ballots_reissue(proposal_id, households, unvoted, pdf_path, links_path):
     """Revoke live ballots of the households (or of every non-voter) and issue new ones."""
     if bool(households) == unvoted:
         fail("give household codes or --unvoted (not both)")
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        issued = ballots.reissue(s, proposal, None if unvoted else list(households), actor="cli")
-        _write_outputs(s, proposal, issued, pdf_path, links_path)
+    codes = None if unvoted else list(households)
+    _issue_files(
+        lambda s, proposal: ballots.reissue(s, proposal, codes, actor="cli"),
+        proposal_id,
+        pdf_path,
+        links_path,
+    )
 
 
 @votes_cli.command("record")

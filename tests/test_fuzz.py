@@ -646,7 +646,7 @@ def test_nul_bytes_inside_a_register_file(app):
     ],
 )
 @pytest.mark.xfail(
-    postgres_url() is not None,
+    bool(postgres_url()),
     strict=True,
     reason="BUG: domain/register.py does not check cell lengths against the columns "
     "(building/unit/room VARCHAR(32), owner_name 200, owner_key 100, phone 50); on "

@@ -50,7 +50,7 @@ def test_2000_concurrent_votes_one_per_household(database_url, tmp_path):
 def test_two_servers_one_database(database_url, tmp_path, monkeypatch):
     """Two gunicorn instances of one install (same SECRET_KEY): a page served by one and
     its form posted to the other; one vote per household whichever answered."""
-    big = postgres_url() is not None
+    big = bool(postgres_url())
     households, total, groups = (1800, 2000, 100) if big else (400, 400, 40)
     electorate = loadlib.prepare(database_url, households=households, revoke=50)
     jobs = loadlib.make_jobs(electorate, total=total, dup_groups=groups, dup_extra=2, revoked=50)

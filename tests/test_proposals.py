@@ -436,11 +436,6 @@ def test_cancel_after_the_announced_close_exits_1(app, runner, hx):
     assert proposal_row(app, pid).status != "cancelled"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: cli_votes._write_outputs writes the PDF before the --links file; when the links"
-    " write fails the transaction rolls back but the PDF (with dead links) is left on disk",
-)
 def test_issue_that_fails_writes_nothing(app, runner, hx, tmp_path):
     """A --links path that cannot be written: exit 1, no ballots, and no PDF left behind."""
     pid = factories.proposal(app, "hx")
