@@ -671,3 +671,23 @@ def test_overlong_register_cells_are_refused_not_500(app, column, value):
     if preview.status_code == 200:
         fields = form_fields(preview.get_data(as_text=True), "/import/confirm")
         never_500(client.post("/staff/c/a/import/confirm", data=fields), 303)
+
+
+def test_formulas_neutralised_in_the_nonvoter_exports(app):
+    """Owner names shown to staff for door-to-door follow-up: HTML escaped, XLSX as text."""
+    world = build_world(app)
+    client = sign_in(app)
+    data = (
+        "楼栋,单元,房号,面积,业主姓名,电话\n"
+        '1,1,101,80.50,"\'=HYPERLINK(""http://evil.example"",""x"")",\'+8613800000001\n'
+        f'1,1,102,90.25,"{XSS.replace(chr(34), chr(34) * 2)}",\'@13800000002\n'
+    ).encode()
+    _import(client, data)
+    page = client.get(f"/staff/proposals/{world.open_id}/nonvoters")
+    assert page.status_code == 200
+    assert_escaped(page.get_data(as_text=True))
+    xlsx = client.get(f"/staff/proposals/{world.open_id}/nonvoters.xlsx")
+    assert xlsx.status_code == 200
+    assert_no_formula_cells(xlsx.get_data())
+    pdf = client.get(f"/staff/proposals/{world.open_id}/nonvoters.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"

@@ -175,6 +175,7 @@ def proposal(proposal_id: int):
         if live
         else [],
         phase=proposals.phase(p),
+        short_window=proposals.short_window(p),
         form=ActionForm(),
         objections=results.objections(db, p),
         plan_summary=costs.summary(p),

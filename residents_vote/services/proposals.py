@@ -325,6 +325,16 @@ def cancel(
     )
 
 
+ADVISED_WINDOW = dt.timedelta(days=5)
+
+
+def short_window(proposal: Proposal) -> bool:
+    """Voting windows seen in practice are 5 to 60 days; staff are warned below 5 (not refused)."""
+    starts = proposal.starts_at or utcnow()
+    closes = proposal.closes_at or starts + DEFAULT_WINDOW
+    return proposal.status in ("draft", "voting") and closes - starts < ADVISED_WINDOW
+
+
 def phase(proposal: Proposal, now: dt.datetime | None = None) -> str:
     """Where a proposal stands now: draft, scheduled, open, ended (awaiting close), or status."""
     now = now or utcnow()
