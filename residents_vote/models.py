@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -226,8 +227,8 @@ class PlanItem(Base):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
     catalog_id: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
-    budget: Mapped[int] = mapped_column(Integer)  # fen (hundredths of a yuan)
-    resident_paid: Mapped[int] = mapped_column(Integer, default=0)  # fen paid by residents outright
+    budget: Mapped[int] = mapped_column(BigInteger)  # fen (hundredths of a yuan)
+    resident_paid: Mapped[int] = mapped_column(BigInteger, default=0)  # fen paid by residents
     building: Mapped[str] = mapped_column(String(32), default="")  # building-only items (elevator)
 
     proposal: Mapped[Proposal] = relationship(back_populates="plan_items")

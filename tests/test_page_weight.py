@@ -120,9 +120,7 @@ def test_resident_pages_load_no_script_and_nothing_from_elsewhere(resident_pages
     for name, html in resident_pages.items():
         found = resources(html)
         assert found.scripts == 0, f"{name} carries a script"
-        foreign = [
-            url for url in found.fetched if urlsplit(url).netloc or url.startswith("//")
-        ]
+        foreign = [url for url in found.fetched if urlsplit(url).netloc or url.startswith("//")]
         assert not foreign, f"{name} loads from another origin: {foreign}"
 
 

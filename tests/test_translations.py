@@ -82,10 +82,11 @@ def test_every_message_has_a_chinese_translation(pot, po):
         if _positional(msgid):
             continue  # cannot be translated until the source is fixed: see the next test
         entry = po.get(message.id, context=message.context)
-        strings = (
-            [] if entry is None else entry.string if isinstance(entry.string, tuple) else [entry.string]
-        )
-        if entry is None or not all(strings) or not strings:
+        if entry is None:
+            problems.append(f"missing: {msgid!r}")
+            continue
+        strings = list(entry.string) if isinstance(entry.string, tuple) else [entry.string]
+        if not all(strings):
             problems.append(f"untranslated: {msgid!r}")
         elif entry.fuzzy:
             problems.append(f"fuzzy: {msgid!r}")

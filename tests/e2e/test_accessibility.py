@@ -15,7 +15,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from .conftest import (
+from .browser import (
     Vote,
     choose,
     end_voting,
@@ -31,7 +31,7 @@ MIN_TEXT_PX = 18
 MIN_TARGET_PX = 48
 ZOOMED = {"width": 195, "height": 422}  # 390 × 844 at 200 % zoom
 
-SMALL_TEXT = """() => {
+SMALL_TEXT = """(min) => {
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   while (walker.nextNode()) {
@@ -42,19 +42,24 @@ SMALL_TEXT = """() => {
     const style = getComputedStyle(el);
     if (rect.width <= 1 || rect.height <= 1 || style.visibility === 'hidden') continue;
     const size = parseFloat(style.fontSize);
-    if (size < %d) found.push(`${el.tagName}.${el.className} ${size}px "${node.textContent.trim().slice(0, 30)}"`);
+    const text = node.textContent.trim().slice(0, 30);
+    if (size < min) found.push(`${el.tagName}.${el.className} ${size}px "${text}"`);
   }
   return found;
-}""" % MIN_TEXT_PX
+}"""
 
-SMALL_TARGETS = """() => {
-  const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, label.choice';
+SMALL_TARGETS = """(min) => {
+  const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, '
+    + 'label.choice';
   return [...document.querySelectorAll(sel)]
     .map(el => [el, el.getBoundingClientRect()])
     .filter(([el, r]) => r.width > 0 && getComputedStyle(el).visibility !== 'hidden')
-    .filter(([el, r]) => r.width < %d || r.height < %d)
-    .map(([el, r]) => `${el.tagName} "${(el.innerText || el.name || '').trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
-}""" % (MIN_TARGET_PX, MIN_TARGET_PX)
+    .filter(([el, r]) => r.width < min || r.height < min)
+    .map(([el, r]) => {
+      const name = (el.innerText || el.name || '').trim().slice(0, 30);
+      return `${el.tagName} "${name}" ${Math.round(r.width)}x${Math.round(r.height)}`;
+    });
+}"""
 
 UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
@@ -170,8 +175,8 @@ def test_page_is_accessible(phone, live, scenario, name, lang):
         if v["impact"] in ("serious", "critical")
     ]
     assert not serious, "\n".join(serious)
-    assert not page.evaluate(SMALL_TEXT), "text below 18 px"
-    assert not page.evaluate(SMALL_TARGETS), "touch targets below 48 px"
+    assert not page.evaluate(SMALL_TEXT, MIN_TEXT_PX), "text below 18 px"
+    assert not page.evaluate(SMALL_TARGETS, MIN_TARGET_PX), "touch targets below 48 px"
     assert not page.evaluate(UNLABELLED), "fields without a label"
 
     page.set_viewport_size(ZOOMED)

@@ -13,7 +13,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import (
+from .browser import (
     ANSWER_ZH,
     Requests,
     choose,
@@ -27,6 +27,7 @@ from .conftest import (
 )
 
 pytestmark = pytest.mark.browser
+
 
 def check_receipt(page, vote, code: str, answers: dict[int, str], shots: str) -> None:
     """On the public page: type the receipt code into the check form and read the answers."""

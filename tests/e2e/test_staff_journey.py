@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import OFFICE, PASSWORD, screenshot, shared_data
+from .browser import OFFICE, PASSWORD, screenshot, shared_data
 
 pytestmark = pytest.mark.browser
 
