@@ -1,10 +1,12 @@
-"""gunicorn settings: access log without ballot tokens (a logged link is a usable ballot)."""
+"""gunicorn settings: access log without ballot tokens (a logged link is a usable ballot)
+nor receipt codes (a logged code shows how a household voted)."""
 
 import re
 
 from gunicorn.glogging import Logger
 
 TOKEN = re.compile(r"(/b/)[A-Za-z0-9_\-]+")
+RECEIPT = re.compile(r"((?:^|[?&])code=)[^&\s\"']+")
 
 accesslog = "-"
 workers = 2
@@ -17,9 +19,9 @@ control_socket_disable = True
 class TokenMaskingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):  # noqa: ANN001
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "f", "{raw_uri}e"):
+        for key in ("r", "U", "q", "f", "{raw_uri}e"):
             if isinstance(atoms.get(key), str):
-                atoms[key] = TOKEN.sub(r"\1…", atoms[key])
+                atoms[key] = RECEIPT.sub(r"\1…", TOKEN.sub(r"\1…", atoms[key]))
         return atoms
 
 

@@ -133,7 +133,7 @@ def proposal_close(proposal_id):
         row = results.close(s, proposal, actor="cli")
         line = (
             f"closed proposal {proposal.id}: result revision {row.revision} published; "
-            f"objections until {results.local(proposal.objection_ends_at)}"
+            f"objections until {results.local_end(proposal.objection_ends_at)}"
         )
     click.echo(line)
 

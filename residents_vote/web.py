@@ -22,6 +22,8 @@ from .models import User
 from .services.errors import Problems, ServiceError
 
 TOKEN_IN_PATH = re.compile(r"(/b/)[A-Za-z0-9_\-]+")
+# A receipt code in a lookup URL (/r/<id>/receipt?code=…) shows a household's answers.
+RECEIPT_IN_QUERY = re.compile(r"([?&]code=)[^&\s\"']+")
 
 # Who may use each blueprint. Every blueprint must be listed: a new one without a rule
 # makes the app refuse to start, and the route-walk test covers every endpoint.
@@ -37,21 +39,22 @@ PUBLIC_ENDPOINTS = frozenset({"static", "index", "health"})
 
 
 class TokenMaskingFilter(logging.Filter):
-    """Keep ballot tokens out of access logs: a log line must not be a working ballot."""
+    """Keep ballot tokens and receipt codes out of access logs: a log line must not be a
+    working ballot, nor show how a household voted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.msg, str):
-            record.msg = TOKEN_IN_PATH.sub(r"\1…", record.msg)
+            record.msg = mask_tokens(record.msg)
         if record.args:
             record.args = tuple(
-                TOKEN_IN_PATH.sub(r"\1…", a) if isinstance(a, str) else a
+                mask_tokens(a) if isinstance(a, str) else a
                 for a in (record.args if isinstance(record.args, tuple) else (record.args,))
             )
         return True
 
 
 def mask_tokens(text: str) -> str:
-    return TOKEN_IN_PATH.sub(r"\1…", text)
+    return RECEIPT_IN_QUERY.sub(r"\1…", TOKEN_IN_PATH.sub(r"\1…", text))
 
 
 def local_zone() -> ZoneInfo:

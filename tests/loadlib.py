@@ -357,6 +357,22 @@ def vote_count(database_url: str, proposal_id: int) -> tuple[int, int]:
         engine.dispose()
 
 
+def receipt_codes(database_url: str, proposal_id: int) -> list[str]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(_plain(database_url))
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.execute(
+                    text("SELECT receipt_code FROM vote WHERE proposal_id = :p ORDER BY id"),
+                    {"p": proposal_id},
+                ).scalars()
+            )
+    finally:
+        engine.dispose()
+
+
 def _plain(url: str) -> str:
     return (
         "postgresql+psycopg://" + url[len("postgresql://") :]

@@ -12,12 +12,13 @@ POSTs would change things), staff of A and an admin.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
-from residents_vote.models import Ballot, Objection, User
+from residents_vote.models import Attachment, Ballot, NoticePosting, User, utcnow
 from residents_vote.services import ballots, communities, proposals, results, voting
 from residents_vote.services import households as register
 from residents_vote.web import ACCESS
@@ -98,7 +99,7 @@ ROUTES: dict[str, dict] = {
     "staff.proposal_plan": staff_page(),
     "staff.objection_answer": staff_page(),
     "staff.objection_paper": staff_page(),
-    "staff.vote_lookup": staff_page(),
+    "staff.vote_lookup": staff_page(get={200, 302, 303}),  # no code given: back to the form
     "staff.vote_correct": staff_page(),
     "staff.audit_log": staff_page(),
     "staff.nonvoters": staff_page(),
@@ -138,6 +139,7 @@ class World:
     revoked_token: str
     receipt: str  # of the vote cast with voted_token
     objection_id: int
+    posting_id: int  # a posting of the closed proposal's notice, with a photo
     users: dict[str, int]
     slug: str = "a"
 
@@ -150,6 +152,7 @@ REGISTER_A = (
     "2,1,101,65.75,赵六,13800000004\n"
     "2,1,102,88.00,钱七,13800000005\n"
 ).encode()
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 REGISTER_B = b"building,room,area\n9,901,50.00\n"
 
 
@@ -197,6 +200,29 @@ def build_world(app) -> World:
         issued = ballots.issue(s, opened, actor="staff_a")
         old = issued[2]
         (new,) = ballots.reissue(s, opened, [old.code], actor="staff_a")
+        posting = NoticePosting(
+            proposal_id=closed.id,
+            stage="notice",
+            place="1号楼公告栏",
+            posted_at=utcnow(),
+            recorded_by_id=staff.id,
+        )
+        s.add(posting)
+        s.flush()
+        s.add(
+            Attachment(
+                community_id=a.id,
+                proposal_id=closed.id,
+                posting_id=posting.id,
+                kind="notice_photo",
+                filename="photo.png",
+                content_type="image/png",
+                data=PNG,
+                size=len(PNG),
+                sha256=hashlib.sha256(PNG).hexdigest(),
+                uploaded_by_id=staff.id,
+            )
+        )
         voted = issued[1]
         ballot = s.scalar(
             select(Ballot).where(Ballot.token_hash == ballots.hash_token(voted.token))
@@ -211,7 +237,8 @@ def build_world(app) -> World:
             voted_token=voted.token,
             revoked_token=old.token,
             receipt=cast.receipt,
-            objection_id=s.scalar(select(Objection.id).where(Objection.id == objection.id)),
+            objection_id=objection.id,
+            posting_id=posting.id,
             users=users,
         )
 
@@ -228,7 +255,7 @@ FILLERS = {
     "fmt": lambda w: "csv",
     "filename": lambda w: "style.css",
     "code": lambda w: "1-1-101",
-    "posting_id": lambda w: 1,
+    "posting_id": lambda w: w.posting_id,
 }
 
 

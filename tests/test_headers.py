@@ -511,3 +511,33 @@ def test_failure_limit_per_client_behind_the_proxy(database_url, monkeypatch, pr
         client.get(f"/b/guess-{n}", headers={"X-Forwarded-For": "198.51.100.7"})
     other = client.get("/b/guess-x", headers={"X-Forwarded-For": "198.51.100.8"})
     assert other.status_code == (404 if proxy_fix == "1" else 429)
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+def test_log_filter_masks_ballot_tokens_and_receipt_codes():
+    """A logged ballot link is a usable ballot; a logged receipt code shows a household's
+    answers. Neither reaches the development server's log (gunicorn: tests/test_load.py)."""
+    import logging
+
+    from residents_vote.web import TokenMaskingFilter
+
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - - "%s" %s',
+        (
+            "127.0.0.1",
+            "GET /b/AbC-12_xyZ?lang=en HTTP/1.1 /r/pub/receipt?lang=en&code=AB12-CD34-EF56",
+            "200",
+        ),
+        None,
+    )
+    TokenMaskingFilter().filter(record)
+    line = record.getMessage()
+    assert "AbC-12_xyZ" not in line and "/b/…" in line
+    assert "AB12-CD34-EF56" not in line and "code=…" in line
+    assert "lang=en" in line

@@ -40,11 +40,18 @@ def test_2000_concurrent_votes_one_per_household(database_url, tmp_path):
     with loadlib.Server(database_url, workers=4, log=log) as server:
         run = loadlib.run_load(jobs, [server.port], electorate.questions, concurrency=CLIENTS)
         tail = server.tail()
+        receipts = loadlib.receipt_codes(database_url, electorate.proposal_id)[:3]
+        for code in receipts:  # a resident checks a receipt: the code is not logged either
+            path = f"/r/{electorate.public_id}/receipt?lang=en&code={code}"
+            assert loadlib.request(server.port, "GET", path)[0] in (200, 404)
     stats = loadlib.summary(run)
     problems = loadlib.check(electorate, run)
     assert not problems, f"{problems}\n{stats}\n{tail}"
     assert stats["statuses"] == {303: 1700, 409: 200, 410: 100}, stats
     _log_has_no_token(log, electorate)
+    text = log.read_text(errors="replace")
+    assert "receipt?lang=en&code=…" in text
+    assert receipts and not [c for c in receipts if c in text], "receipt codes in the log"
 
 
 def test_two_servers_one_database(database_url, tmp_path, monkeypatch):

@@ -113,6 +113,7 @@ def test_ballot_page_html_and_css_under_30_kb(client, resident_pages):
     assert sheets, "the ballot page links its stylesheet"
     css = sum(len(client.get(urlsplit(href).path).get_data()) for href in sheets)
     total = len(html.encode("utf-8")) + css
+    print(f"ballot page: {len(html.encode())} bytes HTML + {css} bytes CSS = {total} bytes")
     assert total < BUDGET, f"ballot page weighs {total} bytes (HTML + CSS), budget {BUDGET}"
 
 

@@ -429,8 +429,8 @@ def test_voting_notice_states_every_field(app, client):
         "Total exclusive area (m²) 177.75",
         *factories.QUESTIONS,
         "at least 3/4 of those taking part",  # the rule's conditions
-        "Participating exclusive area (m²): at least 2/3 of the total (at least 118.50)",
-        "Participating owners: at least 2/3 of the total (at least 2)",
+        "Participation by exclusive area (m²): at least 2/3 of the total (at least 118.50)",
+        "Participation by number of owners: at least 2/3 of the total (at least 2)",
         "from 2026-12-01 09:30 to 2026-12-15 18:00",  # the window, to the minute
         "Online: scan the QR code",
         "On paper: fill in your household's paper ballot",

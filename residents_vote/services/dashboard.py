@@ -10,7 +10,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain.register import code_sort_key, escape_cell
@@ -36,7 +36,7 @@ class Stats:
 
 
 def stats(session: Session, proposal: Proposal) -> Stats:
-    """Turnout by channel, by building and by local day: three aggregate queries."""
+    """Turnout by channel, by building and by local day."""
     by_channel = dict(
         session.execute(
             select(Vote.channel, func.count())
@@ -44,27 +44,25 @@ def stats(session: Session, proposal: Proposal) -> Stats:
             .group_by(Vote.channel)
         ).all()
     )
-    voted = (Vote.proposal_id == ElectorateEntry.proposal_id) & (
-        Vote.household_id == ElectorateEntry.household_id
-    )
-    rows = session.execute(
-        select(
-            ElectorateEntry.building,
-            func.count(ElectorateEntry.id),
-            func.count(Vote.id),
-            func.sum(ElectorateEntry.area),
-            func.sum(case((Vote.id.is_not(None), ElectorateEntry.area), else_=0)),
+    # Per building, from the electorate's units and the set of households that voted,
+    # added up here: two single-table reads whose cost does not hang on the planner's
+    # statistics (a join right after the electorate's bulk insert, before PostgreSQL's
+    # autovacuum has analysed it, was planned as a nested loop: 0.6 s for 5,000 units).
+    voted = set(session.scalars(select(Vote.household_id).where(Vote.proposal_id == proposal.id)))
+    totals: dict[str, list[int]] = {}
+    for household_id, building, area in session.execute(
+        select(ElectorateEntry.household_id, ElectorateEntry.building, ElectorateEntry.area).where(
+            ElectorateEntry.proposal_id == proposal.id
         )
-        .select_from(ElectorateEntry)
-        .outerjoin(Vote, voted)
-        .where(ElectorateEntry.proposal_id == proposal.id)
-        .group_by(ElectorateEntry.building)
-    ).all()
+    ):
+        t = totals.setdefault(building, [0, 0, 0, 0])
+        t[0] += 1
+        t[2] += area
+        if household_id in voted:
+            t[1] += 1
+            t[3] += area
     by_building = sorted(
-        (
-            BuildingTurnout(b, int(n), int(v or 0), int(a or 0), int(va or 0))
-            for b, n, v, a, va in rows
-        ),
+        (BuildingTurnout(b, n, v, a, va) for b, (n, v, a, va) in totals.items()),
         key=lambda t: code_sort_key(t.building),
     )
     return Stats(by_channel, by_building, _by_day(session, proposal))

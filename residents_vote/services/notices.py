@@ -13,6 +13,7 @@ msgids translated as whole sentences, so a catalog can word them naturally.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from flask import current_app
@@ -72,9 +73,11 @@ def reached(proposal: Proposal, stage: str) -> bool:
 
 
 def measure_noun(measure: str, headcount: str) -> str:
+    """What a threshold measures, as a noun of its own (not the headcount label, whose
+    translation may not fit a sentence): area, number of households, number of owners."""
     if measure == "area":
         return _("exclusive area (m²)")
-    return _("owners") if headcount == "owner" else _("households")
+    return _("number of owners") if headcount == "owner" else _("number of households")
 
 
 def total_label(headcount: str) -> str:
@@ -86,32 +89,31 @@ def persons_noun(headcount: str) -> str:
 
 
 def threshold_text(t: dict, headcount: str) -> str:
-    """One condition as a whole sentence, e.g. "Agreeing households: at least 2/3 of the
-    total". `t` has the keys of a tally JSON threshold (counts, measure, of, ratio, strict)."""
+    """One condition as a whole sentence, e.g. "Agreement by number of households: at least
+    2/3 of the total". `t` has the keys of a tally JSON threshold (counts, measure, of,
+    ratio, strict)."""
     p = {"measure": measure_noun(t["measure"], headcount), "ratio": t["ratio"]}
     if t["counts"] == "agree" and t["of"] == "electorate":
         if t["strict"]:
-            return _("Agreeing %(measure)s: more than %(ratio)s of the total", **p)
-        return _("Agreeing %(measure)s: at least %(ratio)s of the total", **p)
+            return _("Agreement by %(measure)s: more than %(ratio)s of the total", **p)
+        return _("Agreement by %(measure)s: at least %(ratio)s of the total", **p)
     if t["counts"] == "agree":
         if t["strict"]:
-            return _("Agreeing %(measure)s: more than %(ratio)s of those taking part", **p)
-        return _("Agreeing %(measure)s: at least %(ratio)s of those taking part", **p)
+            return _("Agreement by %(measure)s: more than %(ratio)s of those taking part", **p)
+        return _("Agreement by %(measure)s: at least %(ratio)s of those taking part", **p)
     if t["strict"]:
-        return _("Participating %(measure)s: more than %(ratio)s of the total", **p)
-    return _("Participating %(measure)s: at least %(ratio)s of the total", **p)
+        return _("Participation by %(measure)s: more than %(ratio)s of the total", **p)
+    return _("Participation by %(measure)s: at least %(ratio)s of the total", **p)
 
 
 def threshold_line(t: dict, headcount: str) -> str:
     """A threshold with its published figures: what is required, what was reached."""
-    return "{}: {}".format(
-        threshold_text(t, headcount),
-        _(
-            "required %(required)s, actual %(actual)s: %(verdict)s",
-            required=t["required"],
-            actual=t["actual"],
-            verdict=_("met") if t["met"] else _("not met"),
-        ),
+    return _(
+        "%(condition)s: required %(required)s, actual %(actual)s: %(verdict)s",
+        condition=threshold_text(t, headcount),
+        required=t["required"],
+        actual=t["actual"],
+        verdict=_("met") if t["met"] else _("not met"),
     )
 
 
@@ -123,12 +125,18 @@ def advisory_text(advisory: list[dict]) -> str:
     if not advisory:
         return ""
     parts = [
-        "{}: {}".format(
-            RULE_SHORT.get(a["rule"], a["rule"]), _("passed") if a["passed"] else _("not passed")
+        _(
+            "%(rule)s: %(verdict)s",
+            rule=RULE_SHORT.get(a["rule"], a["rule"]),
+            verdict=_("passed") if a["passed"] else _("not passed"),
         )
         for a in advisory
     ]
     return _("For reference, under other rules: %(list)s", list="; ".join(parts))
+
+
+def matter(proposal: Proposal) -> str:
+    return _("%(stage)s: %(title)s", stage=labels.stage_label(proposal.stage), title=proposal.title)
 
 
 def scope_text(buildings: list[str]) -> str:
@@ -145,8 +153,10 @@ def public_url(proposal: Proposal) -> str:
     return f"{_base_url()}/r/{proposal.public_id}"
 
 
+@functools.lru_cache(maxsize=256)
 def qr_data_uri(url: str) -> str:
-    """An SVG QR code as a data: URI for the page (CSP allows data: images)."""
+    """An SVG QR code as a data: URI for the page (CSP allows data: images); the same
+    page is asked for thousands of times, the code is made once."""
     import segno
 
     return segno.make(url, error="m", micro=False).svg_data_uri(scale=4, border=4)
@@ -189,7 +199,7 @@ def _requirement(t, headcount: str, totals: dict[str, int]) -> str:
     # printed bare, so a line never breaks inside "m²".
     required = t.required(totals[t.measure])
     shown = format_area(required) if t.measure == "area" else str(required)
-    return "{} ({})".format(text, _("at least %(figure)s", figure=shown))
+    return _("%(condition)s (at least %(figure)s)", condition=text, figure=shown)
 
 
 def voting_notice_model(proposal: Proposal) -> VotingNotice:
@@ -203,7 +213,7 @@ def voting_notice_model(proposal: Proposal) -> VotingNotice:
     )
     fields = [
         (_("Community"), community.name),
-        (_("Matter"), f"{labels.stage_label(proposal.stage)}: {proposal.title}"),
+        (_("Matter"), matter(proposal)),
         (_("Legal basis"), str(LEGAL_BASIS.get(proposal.rule, ""))),
         (_("Scope"), scope_text(proposal.scope_buildings)),
         (_("Total households"), str(electorate.households)),
@@ -344,7 +354,7 @@ def measure_labels(headcount: str) -> dict[str, str]:
 def figure_table(rows: list[AnswerRow], headcount: str) -> tuple[list[str], list[list[str]]]:
     """Header and body of a question's figures: one row per measure, one column per answer."""
     names = measure_labels(headcount)
-    header = [_("Answer")] + [r.label for r in rows]
+    header = [_("Vote")] + [r.label for r in rows]
     body = [[names[m]] + [str(getattr(r, m)) for r in rows] for m in MEASURES]
     return header, body
 
@@ -470,9 +480,7 @@ def how_to_object(proposal: Proposal) -> str:
 
 def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
     data = view["data"]
-    doc.kv(
-        _("Matter"), f"{labels.stage_label(proposal.stage)}: {proposal.title}", key_width=KEY_WIDTH
-    )
+    doc.kv(_("Matter"), matter(proposal), key_width=KEY_WIDTH)
     doc.kv(
         _("Legal basis"), str(LEGAL_BASIS.get(data["proposal"]["rule"], "")), key_width=KEY_WIDTH
     )
@@ -605,7 +613,7 @@ def final_notice(session: Session, proposal: Proposal) -> Notice:
     items = resolutions(session, proposal)
     if items:
         doc.table(
-            [_("No."), _("Received"), _("Decision"), _("Answer")],
+            [_("No."), _("Received"), _("Decision"), _("Reply")],
             [
                 [
                     str(r.number),

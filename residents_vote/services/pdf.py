@@ -158,7 +158,7 @@ def new_pdf(pdf: FPDF | None = None) -> FPDF:
 # --------------------------------------------------------------------------- text wrapping
 
 # Characters that must not start a line (closing punctuation) or end one (opening).
-_NO_START = set("，。、；：？！）》」』】〕〉”’…—·%,.;:!?)]}")
+_NO_START = set("²³，。、；：？！）》」』】〕〉”’…—·%,.;:!?)]}")
 _NO_END = set("（《「『【〔〈“‘([{")
 _TOKEN = re.compile(r"[\x21-\x7e]+|\s|.", re.S)
 
