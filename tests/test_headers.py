@@ -388,26 +388,27 @@ def _paper_form(staff, world: World, household: str, scan: tuple[bytes, str] | N
 def test_evidence_upload_refuses_what_is_not_pdf_png_jpeg(app, content, name):
     world = build_world(app)
     staff = sign_in(app, STAFF_A)
-    before = count(app, Vote)
+    before = count(app, Vote), count(app, Attachment)
     data = _paper_form(staff, world, "2-1-101", (content, name))
     response = staff.post(
         f"/staff/proposals/{world.open_id}/paper", data=data, content_type="multipart/form-data"
     )
     assert 400 <= response.status_code < 500
-    assert count(app, Attachment) == 0
-    assert count(app, Vote) == before  # the whole entry is refused, not half-recorded
+    # the whole entry is refused, not half-recorded
+    assert (count(app, Vote), count(app, Attachment)) == before
 
 
 @pytest.mark.parametrize("content", [PDF, PNG, JPEG])
 def test_evidence_upload_accepts_pdf_png_jpeg_by_content(app, content):
     world = build_world(app)
     staff = sign_in(app, STAFF_A)
+    before = count(app, Attachment)
     data = _paper_form(staff, world, "2-1-101", (content, "scan.bin"))
     response = staff.post(
         f"/staff/proposals/{world.open_id}/paper", data=data, content_type="multipart/form-data"
     )
     assert response.status_code == 200
-    assert count(app, Attachment) == 1
+    assert count(app, Attachment) == before + 1
 
 
 @pytest.mark.parametrize(
@@ -541,3 +542,46 @@ def test_log_filter_masks_ballot_tokens_and_receipt_codes():
     assert "AbC-12_xyZ" not in line and "/b/…" in line
     assert "AB12-CD34-EF56" not in line and "code=…" in line
     assert "lang=en" in line
+
+
+def test_posting_photo_and_plan_uploads_are_sniffed(app):
+    """The notice photo accepts PDF/PNG/JPEG by content; the design plan only a PDF."""
+    from residents_vote.models import NoticePosting
+    from residents_vote.services import communities, proposals
+    from tests.helpers import write
+
+    world = build_world(app)
+    staff = sign_in(app, STAFF_A)
+    url = f"/staff/proposals/{world.closed_id}/postings"
+    token = csrf_token(staff.get(url).get_data(as_text=True))
+    before = count(app, NoticePosting), count(app, Attachment)
+    form = {
+        "csrf_token": token,
+        "stage": "notice",
+        "place": "2号楼公告栏",
+        "posted_at": "",
+        "photo": (io.BytesIO(b"<svg onload=alert(1)>"), "photo.png"),
+    }
+    response = staff.post(url, data=form, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert (count(app, NoticePosting), count(app, Attachment)) == before
+
+    with write(app) as s:
+        draft = proposals.create(
+            s,
+            communities.get_by_slug(s, "a"),
+            proposals.Draft(title="设计方案", stage="design", questions=["同意吗"]),
+            actor="t",
+        )
+        draft_id = draft.id
+    page = staff.get(f"/staff/proposals/{draft_id}").get_data(as_text=True)
+    before = count(app, Attachment)
+    for content, status in ((PNG, 303), (PDF, 303)):
+        response = staff.post(
+            f"/staff/proposals/{draft_id}/plan",
+            data={"csrf_token": csrf_token(page), "plan": (io.BytesIO(content), "plan.pdf")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == status
+    # the PNG was refused (a flash message), the PDF kept
+    assert count(app, Attachment) == before + 1

@@ -145,7 +145,9 @@ def pdf(public_id: str, kind: str):
     proposal = _proposal(public_id)
     if not notices.reached(proposal, kind):
         abort(404)
-    data = notices.pdf_for(extensions.session(), proposal, kind)
+    data = notices.published_pdf(
+        extensions.session(), proposal, kind, store=extensions.database().factory
+    )
     return Response(
         data,
         mimetype="application/pdf",

@@ -368,7 +368,9 @@ def package(session: Session, proposal: Proposal, *, now: dt.datetime | None = N
     files: list[tuple[str, bytes]] = []
     with force_locale(DOCUMENT_LOCALE):
         for kind in ("notice", "results", "final"):
-            files.append((f"{kind}.pdf", notices.pdf_for(session, proposal, kind)))
+            files.append(
+                (f"{kind}.pdf", notices.published_pdf(session, proposal, kind, locale="zh_CN"))
+            )
         files.append(("confirmation.pdf", _confirmation(session, proposal).output()))
     files.append(("tally.json", revision.tally_json.encode("utf-8")))
     files.append(("votes.csv", votes_csv(session, proposal)))

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from .. import labels
+from ..db import write_session
 from ..domain.tally import ANSWERS, RULES, format_area, parse_area, percent, ratio_text
-from ..models import NoticePosting, Proposal, ResultRevision, User, utcnow
+from ..models import Attachment, NoticePosting, Proposal, ResultRevision, User, utcnow
 from . import audit, results, tally
 from .errors import N_, Invalid
 from .pdf import Notice
@@ -638,6 +641,64 @@ def final_notice(session: Session, proposal: Proposal) -> Notice:
 def pdf_for(session: Session, proposal: Proposal, kind: str) -> bytes:
     builders = {"notice": voting_notice, "results": results_notice, "final": final_notice}
     return builders[kind](session, proposal).output()
+
+
+PUBLISHED_KIND = "published_pdf"
+
+
+def document_name(proposal: Proposal, kind: str, locale: str) -> str:
+    """One file per published revision and language: a new revision is a new document."""
+    revision = proposal.notice_revision if kind == "notice" else proposal.result_revision
+    return f"{kind}-{proposal.id}-rev{revision}-{locale}.pdf"
+
+
+def _stored(session: Session, proposal: Proposal, name: str) -> bytes | None:
+    return session.scalar(
+        select(Attachment.data).where(
+            Attachment.proposal_id == proposal.id,
+            Attachment.kind == PUBLISHED_KIND,
+            Attachment.filename == name,
+        )
+    )
+
+
+def published_pdf(
+    session: Session,
+    proposal: Proposal,
+    kind: str,
+    *,
+    store: sessionmaker | None = None,
+    locale: str | None = None,
+) -> bytes:
+    """The PDF of the current revision of a notice, rendered once per language and kept.
+
+    Rendering embeds a subset of the CJK font and takes a second or more; every later
+    request (and the filing package) gets the very same bytes from the database. With
+    `store` (a session factory) a first rendering is saved in its own write transaction.
+    """
+    locale = locale or ("en" if str(get_locale() or "").startswith("en") else "zh_CN")
+    name = document_name(proposal, kind, locale)
+    data = _stored(session, proposal, name)
+    if data is not None:
+        return data
+    with force_locale(locale):
+        data = pdf_for(session, proposal, kind)
+    if store is not None:
+        with write_session(store) as w:
+            if _stored(w, proposal, name) is None:
+                w.add(
+                    Attachment(
+                        community_id=proposal.community_id,
+                        proposal_id=proposal.id,
+                        kind=PUBLISHED_KIND,
+                        filename=name,
+                        content_type="application/pdf",
+                        data=data,
+                        size=len(data),
+                        sha256=hashlib.sha256(data).hexdigest(),
+                    )
+                )
+    return data
 
 
 # --------------------------------------------------------------------------- postings
