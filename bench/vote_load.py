@@ -56,7 +56,13 @@ def postgres(args) -> str | None:
         yield None
         return
     script = ROOT / "scripts" / "pg-test.sh"
-    subprocess.run([str(script), "start", args.pg_dir, str(args.pg_port)], check=True)
+    for _ in range(5):  # the port may be held for a moment (TIME_WAIT, another run)
+        started = subprocess.run([str(script), "start", args.pg_dir, str(args.pg_port)])
+        if started.returncode == 0:
+            break
+        time.sleep(3)
+    else:
+        raise SystemExit(f"could not start PostgreSQL on port {args.pg_port}")
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{args.pg_port}/postgres"
     finally:
@@ -207,14 +213,16 @@ def main() -> None:
         flush=True,
     )
     results: dict[str, dict[str, dict]] = {}
+    kinds = [k.strip() for k in args.db.split(",") if k.strip()]
     try:
-        kinds = [k.strip() for k in args.db.split(",") if k.strip()]
-        if "sqlite" in kinds:
-            results["sqlite"] = bench_database("sqlite", None, args, tmp)
-        if "postgresql" in kinds:
-            with postgres(args) as base:
-                if base:
-                    results["postgresql"] = bench_database("postgresql", base, args, tmp)
+        # The cluster starts first: thousands of loopback connections later leave many
+        # ports in TIME_WAIT, one of which may be the cluster's.
+        with contextlib.ExitStack() as stack:
+            base = stack.enter_context(postgres(args)) if "postgresql" in kinds else None
+            if "sqlite" in kinds:
+                results["sqlite"] = bench_database("sqlite", None, args, tmp)
+            if base:
+                results["postgresql"] = bench_database("postgresql", base, args, tmp)
         print("\nresult (median round)")
         for kind, apps in results.items():
             full, bare = apps["full"], apps["bare"]

@@ -23,6 +23,7 @@ import queue
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -36,6 +37,8 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+if not GUNICORN.exists():  # not run from the venv's python: the one on PATH
+    GUNICORN = Path(shutil.which("gunicorn") or GUNICORN)
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 LOOPBACK = "127.0.0.1"
 CHOICES = ("agree", "oppose", "abstain")

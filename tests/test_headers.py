@@ -585,3 +585,20 @@ def test_posting_photo_and_plan_uploads_are_sniffed(app):
         assert response.status_code == status
     # the PNG was refused (a flash message), the PDF kept
     assert count(app, Attachment) == before + 1
+
+
+def test_deploy_guide_covers_the_multi_server_settings():
+    """docs/deploy.md: the memory:// limiter is per process; the settings a city needs."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    for needed in (
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "SESSION_COOKIE_SECURE",
+        "PROXY_FIX",
+        "SECRET_KEY",
+        "postgresql+psycopg://",
+        "'app:create_app()'",
+        "-c gunicorn.conf.py",
+    ):
+        assert needed in text, needed
+    assert re.search(r"per[- ]process", text)

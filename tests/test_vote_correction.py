@@ -55,10 +55,10 @@ def test_correcting_a_household_without_vote_is_404(app, client):
 def test_short_window_warns_but_does_not_refuse(app, client):
     world = factories.voting_world(app, issue=False, closes=factories.ahead(days=2))
     login(client, world.staff)
-    page = client.get(f"/staff/proposals/{world.proposal_id}", headers={"Cookie": "lang=en"})
+    page = client.get(f"/staff/proposals/{world.proposal_id}?lang=en")
     assert page.status_code == 200
     assert "shorter than 5 days" in page.get_data(as_text=True)
     long = factories.voting_world(app, slug="hy", staff="staff2", issue=False)
     login(client, long.staff)
-    page = client.get(f"/staff/proposals/{long.proposal_id}", headers={"Cookie": "lang=en"})
+    page = client.get(f"/staff/proposals/{long.proposal_id}?lang=en")
     assert "shorter than 5 days" not in page.get_data(as_text=True)
