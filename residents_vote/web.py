@@ -176,6 +176,7 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals.update(labels.TEMPLATE_GLOBALS)
     app.jinja_env.globals["yuan"] = lambda fen: format_yuan(fen) + " " + gettext("yuan")
     app.jinja_env.globals["threshold_label"] = _threshold_label
+    app.jinja_env.globals["advisory_text"] = _advisory_text
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 
 
@@ -229,3 +230,9 @@ def _threshold_label(t: dict, headcount: str) -> str:
     from .services.notices import threshold_text
 
     return threshold_text(t, headcount)
+
+
+def _advisory_text(advisory: list[dict]) -> str:
+    from .services.notices import advisory_text
+
+    return advisory_text(advisory)

@@ -14,9 +14,18 @@ from flask_wtf import FlaskForm
 
 from .. import extensions
 from ..domain import catalog, receipts
-from ..domain.tally import shortfall_text
 from ..models import Attachment, Objection, Proposal
-from ..services import ballots, costs, dashboard, printing, proposals, results, tally, voting
+from ..services import (
+    ballots,
+    costs,
+    dashboard,
+    notices,
+    printing,
+    proposals,
+    results,
+    tally,
+    voting,
+)
 from ..services.errors import N_, Invalid, ServiceError
 from ..web import translate_error
 from .common import actor, close_if_due, community_or_404, proposal_or_404
@@ -171,7 +180,7 @@ def proposal(proposal_id: int):
         community=p.community,
         live=live,
         stats=dashboard.stats(db, p) if live else None,
-        shortfall=[shortfall_text(v.results, headcount=p.headcount) for v in live.verdicts]
+        shortfall=[notices.shortfall_label(v.results, p.headcount) for v in live.verdicts]
         if live
         else [],
         phase=proposals.phase(p),

@@ -380,36 +380,41 @@ def _plural(n: int, word: str) -> str:
     return f"{n} more {word}" if n == 1 else f"{n} more {word}s"
 
 
+def shortfalls(results: Sequence[ThresholdResult]) -> list[tuple[str, int, int]]:
+    """What is still missing, as (counts, persons, area) for "participation" then "agree";
+    groups with nothing missing are left out. Used by every language's wording."""
+    out = []
+    for counts in ("participation", "agree"):
+        missing = {
+            measure: max(
+                (
+                    r.shortfall
+                    for r in results
+                    if r.threshold.counts == counts and r.threshold.measure == measure
+                ),
+                default=0,
+            )
+            for measure in ("persons", "area")
+        }
+        if missing["persons"] or missing["area"]:
+            out.append((counts, missing["persons"], missing["area"]))
+    return out
+
+
 def shortfall_text(results: Sequence[ThresholdResult], *, headcount: str = "household") -> str:
     """English staff summary of what is missing, e.g.
     "needs 12 more households and 930.40 m² agreeing"; "" when every threshold is met.
     """
     _check_headcount(headcount)
     parts = []
-    for counts, verb in (("participation", "participating"), ("agree", "agreeing")):
-        persons = max(
-            (
-                r.shortfall
-                for r in results
-                if r.threshold.counts == counts and r.threshold.measure == "persons"
-            ),
-            default=0,
-        )
-        area = max(
-            (
-                r.shortfall
-                for r in results
-                if r.threshold.counts == counts and r.threshold.measure == "area"
-            ),
-            default=0,
-        )
+    for counts, persons, area in shortfalls(results):
         pieces = []
         if persons:
             pieces.append(_plural(persons, headcount))
         if area:
             pieces.append(f"{format_area(area)} m²")
-        if pieces:
-            parts.append(f"needs {' and '.join(pieces)} {verb}")
+        verb = "participating" if counts == "participation" else "agreeing"
+        parts.append(f"needs {' and '.join(pieces)} {verb}")
     return "; ".join(parts)
 
 

@@ -26,7 +26,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .. import labels
 from ..db import write_session
-from ..domain.tally import ANSWERS, RULES, format_area, parse_area, percent, ratio_text
+from ..domain.tally import (
+    ANSWERS,
+    RULES,
+    format_area,
+    parse_area,
+    percent,
+    ratio_text,
+    shortfalls,
+)
 from ..models import Attachment, NoticePosting, Proposal, ResultRevision, User, utcnow
 from . import audit, results, tally
 from .errors import N_, Invalid
@@ -122,6 +130,26 @@ def threshold_line(t: dict, headcount: str) -> str:
 
 def verdict_text(passed: bool) -> str:
     return _("Result: PASSED") if passed else _("Result: NOT PASSED")
+
+
+def shortfall_label(results, headcount: str) -> str:
+    """What staff still need while canvassing, in the reader's language:
+    "needs 12 more households and 930.40 m² agreeing"."""
+    parts = []
+    for counts, persons, area in shortfalls(results):
+        pieces = []
+        if persons:
+            pieces.append(
+                _("%(n)s more %(unit)s", n=persons, unit=labels.headcount_label(headcount))
+            )
+        if area:
+            pieces.append(_("%(area)s m²", area=format_area(area)))
+        what = _(" and ").join(pieces)
+        if counts == "participation":
+            parts.append(_("needs %(what)s taking part", what=what))
+        else:
+            parts.append(_("needs %(what)s agreeing", what=what))
+    return _("; ").join(parts)
 
 
 def advisory_text(advisory: list[dict]) -> str:
