@@ -202,67 +202,75 @@ def _action(proposal_id: int):
     return proposal, db, proposals.lock(db, proposal.id)
 
 
-@bp.route("/proposals/<int:proposal_id>/open", methods=["POST"])
-def proposal_open(proposal_id: int):
+def _perform(proposal_id: int, change, message):
+    """Run one state change on the locked proposal; commit, or roll back and say why."""
     p, db, locked = _action(proposal_id)
     try:
-        count = proposals.open_vote(
-            db, locked, starts=proposals.parse_time(request.form.get("starts")), actor=actor()
-        )
+        outcome = change(db, locked)
         db.commit()
     except ServiceError as exc:
         return _refused(p, exc)
-    return _done(p, _("Voting notice published; %(n)s households in the electorate.", n=count))
+    return _done(p, message(outcome))
+
+
+def _new_closing_time():
+    closes = proposals.parse_time(request.form.get("closes"))
+    if closes is None:
+        raise ServiceError("Give the new closing time.")
+    return closes
+
+
+@bp.route("/proposals/<int:proposal_id>/open", methods=["POST"])
+def proposal_open(proposal_id: int):
+    starts = request.form.get("starts")
+    return _perform(
+        proposal_id,
+        lambda db, p: proposals.open_vote(
+            db, p, starts=proposals.parse_time(starts), actor=actor()
+        ),
+        lambda count: _("Voting notice published; %(n)s households in the electorate.", n=count),
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/extend", methods=["POST"])
 def proposal_extend(proposal_id: int):
-    p, db, locked = _action(proposal_id)
-    try:
-        closes = proposals.parse_time(request.form.get("closes"))
-        if closes is None:
-            raise ServiceError("Give the new closing time.")
-        proposals.extend(db, locked, closes, actor=actor())
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return _done(p, _("Closing time extended; a new revision of the voting notice is published."))
+    return _perform(
+        proposal_id,
+        lambda db, p: proposals.extend(db, p, _new_closing_time(), actor=actor()),
+        lambda _o: _("Closing time extended; a new revision of the voting notice is published."),
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/cancel", methods=["POST"])
 def proposal_cancel(proposal_id: int):
-    p, db, locked = _action(proposal_id)
-    try:
-        proposals.cancel(db, locked, request.form.get("reason", ""), actor=actor())
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return _done(p, _("The vote was cancelled."))
+    reason = request.form.get("reason", "")
+    return _perform(
+        proposal_id,
+        lambda db, p: proposals.cancel(db, p, reason, actor=actor()),
+        lambda _o: _("The vote was cancelled."),
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/close", methods=["POST"])
 def proposal_close(proposal_id: int):
-    p, db, locked = _action(proposal_id)
     if request.form.get("confirm") != "yes":
+        proposal_or_404(proposal_id)
         flash(_("Tick the confirmation box to close the vote."), "error")
-        return redirect(url_for("staff.proposal", proposal_id=p.id), code=303)
-    try:
-        results.close(db, locked, actor=actor())
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return _done(p, _("Voting closed; the preliminary result is posted."))
+        return redirect(url_for("staff.proposal", proposal_id=proposal_id), code=303)
+    return _perform(
+        proposal_id,
+        lambda db, p: results.close(db, p, actor=actor()),
+        lambda _o: _("Voting closed; the preliminary result is posted."),
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/finalize", methods=["POST"])
 def proposal_finalize(proposal_id: int):
-    p, db, locked = _action(proposal_id)
-    try:
-        results.finalize(db, locked, actor=actor())
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return _done(p, _("The final result is published."))
+    return _perform(
+        proposal_id,
+        lambda db, p: results.finalize(db, p, actor=actor()),
+        lambda _o: _("The final result is published."),
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/ballots", methods=["POST"])
