@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import extensions
-from ..db import write_session
 from ..domain import receipts
 from ..models import ElectorateEntry, Proposal
-from ..services import ballots, proposals, results, voting
+from ..services import ballots, proposals, voting
 from ..services import costs as cost_service
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from ..web import translate_error
+from .common import close_if_due
 
 bp = Blueprint("ballot", __name__)
 
@@ -33,16 +33,7 @@ def _ballot(token: str):
 
 def _context(ballot):
     db = extensions.session()
-    proposal = db.get(Proposal, ballot.proposal_id)
-    if proposal.status == "voting" and proposals.phase(proposal) == "ended":
-        # Voting closes by itself at the announced time. End this request's transaction
-        # first: on SQLite a POST's transaction holds the write lock (BEGIN IMMEDIATE), and
-        # a second writer would wait for it until "database is locked".
-        proposal_id = proposal.id
-        db.rollback()
-        with write_session(extensions.database().factory) as wdb:
-            results.close_if_due(wdb, proposals.lock(wdb, proposal_id))
-        proposal = db.get(Proposal, ballot.proposal_id)
+    proposal = close_if_due(db.get(Proposal, ballot.proposal_id))
     entry = db.scalar(
         select(ElectorateEntry).where(
             ElectorateEntry.proposal_id == proposal.id,
