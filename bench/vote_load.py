@@ -150,6 +150,36 @@ def line(s: dict) -> str:
     )
 
 
+# label -> (file suffix, function): cumulative time of these calls, per vote (GET + POST)
+BREAKDOWN = {
+    "whole request cycle (flask wsgi_app), GET + POST": ("flask/app.py", "wsgi_app"),
+    "GET /b/<token> view (ballot.show)": ("blueprints/ballot.py", "show"),
+    "POST /b/<token> view (ballot.submit)": ("blueprints/ballot.py", "submit"),
+    "  display context, built on GET and again on POST (_context)": (
+        "blueprints/ballot.py",
+        "_context",
+    ),
+    "    of which: every household's cost share (household_share_text)": (
+        "services/costs.py",
+        "household_share_text",
+    ),
+    "    of which: the plan attachment row (plan_attachment)": (
+        "services/costs.py",
+        "plan_attachment",
+    ),
+    "  token lookup (ballots.find), GET + POST": ("services/ballots.py", "find"),
+    "  recording the vote (voting.cast_online)": ("services/voting.py", "cast_online"),
+    "    of which: audit event (audit.record)": ("services/audit.py", "record"),
+    "  page rendering (flask render_template)": ("flask/templating.py", "render_template"),
+    "ORM statements (Session._execute_internal)": ("orm/session.py", "_execute_internal"),
+    "SQLite commit (fsync)": ("~", "<method 'commit' of 'sqlite3.Connection' objects>"),
+    "CSRF check (flask_wtf csrf_protect)": ("flask_wtf/csrf.py", "csrf_protect"),
+    "session cookie load (flask sessions)": ("flask/sessions.py", "open_session"),
+    "session cookie save": ("flask/sessions.py", "save_session"),
+    "translations (flask_babel gettext)": ("flask_babel/__init__.py", "gettext"),
+}
+
+
 def profile(args, tmp: Path) -> None:
     """cProfile of the full app in-process: GET ballot + POST vote, one thread."""
     import os
@@ -180,6 +210,15 @@ def profile(args, tmp: Path) -> None:
     profiler.runcall(votes)
     elapsed = time.perf_counter() - start
     print(f"\nprofile: {len(tokens)} votes (GET + POST) in {elapsed:.1f} s in-process, one thread")
+    stats = pstats.Stats(profiler)
+    print(f"--- where a vote's time goes (ms per vote, cumulative, {len(tokens)} votes) ---")
+    for label, (path, name) in BREAKDOWN.items():
+        total = sum(
+            ct
+            for (file, _line, func), (_cc, _nc, _tt, ct, _callers) in stats.stats.items()
+            if func == name and file.endswith(path)
+        )
+        print(f"  {label:68} {total * 1000 / len(tokens):7.2f}")
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(order).print_stats(25)

@@ -58,7 +58,7 @@ def _select_locale() -> Locale:
     if not has_request_context():
         return _LOCALES["zh_CN"]  # printed documents and notices default to Chinese
     lang = request.args.get("lang") or request.cookies.get("lang")
-    return _LOCALES.get(lang, _LOCALES["zh_CN"]) if isinstance(lang, str) else _LOCALES["zh_CN"]
+    return _LOCALES.get(lang or "", _LOCALES["zh_CN"])
 
 
 def _quiet_token_logs() -> None:
