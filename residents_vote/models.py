@@ -253,6 +253,7 @@ class ElectorateEntry(Base):
     room: Mapped[str] = mapped_column(String(32))
     area: Mapped[int] = mapped_column(Integer)
     owner_key: Mapped[str] = mapped_column(String(100))
+    share: Mapped[int | None] = mapped_column(BigInteger)  # fen of the plan, fixed at opening
 
 
 class Ballot(Base):

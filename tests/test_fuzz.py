@@ -19,7 +19,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from residents_vote.models import Household, Objection, Proposal
-from tests.conftest import postgres_url
 from tests.helpers import count, csrf_token, form_fields, login, read
 from tests.test_access_walk import build_world
 
@@ -644,14 +643,6 @@ def test_nul_bytes_inside_a_register_file(app):
         ("电话", "1" * 80),
         ("单元", "u" * 40),
     ],
-)
-@pytest.mark.xfail(
-    bool(postgres_url()),
-    strict=True,
-    reason="BUG: domain/register.py does not check cell lengths against the columns "
-    "(building/unit/room VARCHAR(32), owner_name 200, owner_key 100, phone 50); on "
-    "PostgreSQL the import confirm answers 500 (StringDataRightTruncation), on SQLite the "
-    "over-long value is stored",
 )
 def test_overlong_register_cells_are_refused_not_500(app, column, value):
     """Longer than the database column (PostgreSQL enforces VARCHAR lengths): a row error."""

@@ -174,12 +174,6 @@ def test_server_refuses_to_start_with_a_weak_secret(tmp_path):
     assert "SECRET_KEY" in server.tail(200), str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: services/costs.plan_attachment() selects the whole Attachment row, BLOB "
-    "included, on every ballot GET and POST (and public page) only to show a link: with an "
-    "8 MB design plan a ballot GET costs ~10 ms instead of ~3 ms and reads 8 MB per request",
-)
 def test_ballot_requests_do_not_read_the_plan_pdf(app):
     """A resident's ballot shows a link to the plan; the plan's bytes are read only when
     the link is followed (/r/<id>/plan.pdf)."""

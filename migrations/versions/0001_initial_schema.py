@@ -179,6 +179,7 @@ def upgrade() -> None:
     sa.Column('room', sa.String(length=32), nullable=False),
     sa.Column('area', sa.Integer(), nullable=False),
     sa.Column('owner_key', sa.String(length=100), nullable=False),
+    sa.Column('share', sa.BigInteger(), nullable=True),
     sa.CheckConstraint('area > 0', name=op.f('ck_electorate_entry_area_positive')),
     sa.ForeignKeyConstraint(['household_id'], ['household.id'], name=op.f('fk_electorate_entry_household_id_household')),
     sa.ForeignKeyConstraint(['proposal_id'], ['proposal.id'], name=op.f('fk_electorate_entry_proposal_id_proposal')),

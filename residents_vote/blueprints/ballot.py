@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -41,7 +41,7 @@ def _context(ballot):
         )
     )
     vote = voting.existing_vote(db, proposal.id, ballot.household_id)
-    share = cost_service.household_share_text(db, proposal, entry.code)
+    share = cost_service.share_text(entry)
     return {
         "proposal": proposal,
         "community": proposal.community,
@@ -68,12 +68,17 @@ def show(token: str):
 @bp.route("/b/<token>", methods=["POST"])
 def submit(token: str):
     ballot = _ballot(token)
-    ctx = _context(ballot)
-    proposal = ctx["proposal"]
-    if ctx["vote"] is not None:
-        return render_template("ballot/voted.html", token=token, already=True, **ctx), 409
-    if ctx["phase"] != "open":
-        return render_template("ballot/closed.html", token=token, **ctx), 403
+    db = extensions.session()
+    proposal = close_if_due(db.get(Proposal, ballot.proposal_id))
+
+    def page(template: str, status: int = 200, **extra):
+        # The full page context is built only when a page is shown, not on a plain vote.
+        return render_template(template, token=token, **extra, **_context(ballot)), status
+
+    if voting.existing_vote(db, proposal.id, ballot.household_id) is not None:
+        return page("ballot/voted.html", 409, already=True)
+    if proposals.phase(proposal) != "open":
+        return page("ballot/closed.html", 403)
     answers = {}
     errors = []
     for question in proposal.questions:
@@ -83,44 +88,30 @@ def submit(token: str):
         else:
             errors.append(question.number)
     if errors:
-        return render_template(
-            "ballot/ballot.html", token=token, answers=answers, errors=errors, **ctx
-        ), 422
+        return page("ballot/ballot.html", 422, answers=answers, errors=errors)
     if request.form.get("edit"):
-        return render_template("ballot/ballot.html", token=token, answers=answers, errors=[], **ctx)
+        return page("ballot/ballot.html", answers=answers, errors=[])
     phone4 = request.form.get("phone4", "")
     if proposal.verify == "phone4":
         key = f"ballot:{ballot.id}"
         if extensions.over_failure_limit("owner-check", key):
             abort(429)
-        if not voting.phone_matches(extensions.session(), ballot.household_id, phone4):
+        if not voting.phone_matches(db, ballot.household_id, phone4):
             extensions.record_failure("owner-check", key)
-            return render_template(
-                "ballot/ballot.html",
-                token=token,
-                answers=answers,
-                errors=[],
-                phone_error=True,
-                **ctx,
-            ), 422
+            return page("ballot/ballot.html", 422, answers=answers, errors=[], phone_error=True)
     if request.form.get("confirm") != "yes":
-        return render_template(
-            "ballot/confirm.html", token=token, answers=answers, phone4=phone4, **ctx
-        )
-    db = extensions.session()
+        return page("ballot/confirm.html", answers=answers, phone4=phone4)
     try:
-        voting.cast_online(db, db.get(type(ballot), ballot.id), answers, phone4=phone4)
+        voting.cast_online(db, ballot, answers, phone4=phone4)
         db.commit()
     except Conflict:
         db.rollback()
-        ctx = _context(ballot)
-        return render_template("ballot/voted.html", token=token, already=True, **ctx), 409
+        return page("ballot/voted.html", 409, already=True)
     except (Forbidden, Invalid) as exc:
         db.rollback()
         return render_template(
             "error.html", status=exc.status, messages=[translate_error(exc)]
         ), exc.status
-    current_app.logger.info("vote recorded for proposal %s", proposal.id)
     return redirect(url_for("ballot.show", token=token), code=303)
 
 

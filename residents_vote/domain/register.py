@@ -175,6 +175,17 @@ def _cell(row: Sequence[str | None], index: int) -> str:
     return "" if value is None else str(value).strip()
 
 
+# The register's database columns: longer text is a row error, not a database failure.
+MAX_LENGTH = {
+    "building": 32,
+    "unit": 32,
+    "room": 32,
+    "owner_name": 200,
+    "owner_key": 100,
+    "phone": 50,
+}
+
+
 def _check_cells(
     cells: Sequence[str | None], ordered: list[tuple[str, tuple[int, str]]]
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -190,6 +201,10 @@ def _check_cells(
             continue
         text = unescape_cell(text)
         values[field] = text
+        limit = MAX_LENGTH.get(field)
+        if limit is not None and len(text) > limit:
+            problems[field] = f"too long: at most {limit} characters, got {len(text)}"
+            continue
         if field in ("building", "unit", "room"):
             if not text and field in REQUIRED:
                 problems[field] = "required, must not be empty"

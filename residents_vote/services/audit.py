@@ -53,6 +53,16 @@ def event_hash(
 
 
 def _lock_head(session: Session, chain: str) -> AuditHead:
+    """Lock the chain's head row; create it (race-free) the first time the chain is used."""
+    locked = (
+        select(AuditHead)
+        .where(AuditHead.chain == chain)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    head = session.execute(locked).scalar_one_or_none()
+    if head is not None:
+        return head
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
@@ -60,12 +70,7 @@ def _lock_head(session: Session, chain: str) -> AuditHead:
         .values(chain=chain, seq=0, hash=GENESIS)
         .on_conflict_do_nothing(index_elements=["chain"])
     )
-    return session.execute(
-        select(AuditHead)
-        .where(AuditHead.chain == chain)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    return session.execute(locked).scalar_one()
 
 
 def record(

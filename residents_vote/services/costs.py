@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, defer
 
 from ..domain import catalog
 from ..domain.costs import PlanLine, format_yuan, household_shares
@@ -78,7 +78,20 @@ def _households(session: Session, proposal: Proposal) -> dict[str, tuple[str, in
 
 
 def shares(session: Session, proposal: Proposal) -> dict[str, int]:
-    """Every household's share in fen; empty when the proposal has no costed plan."""
+    """Every household's share in fen; empty when the proposal has no costed plan.
+
+    Once the vote is open the shares are those fixed in the electorate at opening.
+    """
+    if proposal.status != "draft":
+        return {
+            code: share
+            for code, share in session.execute(
+                select(ElectorateEntry.code, ElectorateEntry.share).where(
+                    ElectorateEntry.proposal_id == proposal.id,
+                    ElectorateEntry.share.is_not(None),
+                )
+            )
+        }
     if not proposal.plan_items:
         return {}
     households = _households(session, proposal)
@@ -87,11 +100,39 @@ def shares(session: Session, proposal: Proposal) -> dict[str, int]:
     return household_shares(lines(proposal), households)
 
 
-def household_share_text(session: Session, proposal: Proposal, code: str) -> str:
-    all_shares = shares(session, proposal)
-    if code not in all_shares:
+def freeze_shares(session: Session, proposal: Proposal) -> None:
+    """Apportion the plan over the electorate just frozen and keep each share with it, so a
+    ballot page reads one number instead of apportioning the whole community again."""
+    if not proposal.plan_items:
+        return
+    households = {
+        code: (building, area)
+        for code, building, area in session.execute(
+            select(ElectorateEntry.code, ElectorateEntry.building, ElectorateEntry.area).where(
+                ElectorateEntry.proposal_id == proposal.id
+            )
+        )
+    }
+    try:
+        computed = household_shares(lines(proposal), households)
+    except ValueError as exc:
+        raise Invalid(N_("The plan cannot be apportioned: %(why)s"), why=str(exc)) from exc
+    ids = dict(
+        session.execute(
+            select(ElectorateEntry.code, ElectorateEntry.id).where(
+                ElectorateEntry.proposal_id == proposal.id
+            )
+        ).all()
+    )
+    session.execute(
+        update(ElectorateEntry), [{"id": ids[code], "share": fen} for code, fen in computed.items()]
+    )
+
+
+def share_text(entry: ElectorateEntry) -> str:
+    if entry.share is None:
         return ""
-    return _("Your household's share: %(amount)s yuan", amount=format_yuan(all_shares[code]))
+    return _("Your household's share: %(amount)s yuan", amount=format_yuan(entry.share))
 
 
 def set_items(
@@ -145,8 +186,10 @@ def set_items(
 
 
 def plan_attachment(session: Session, proposal: Proposal) -> Attachment | None:
+    """The plan's attachment row; its file content loads only when read."""
     return session.scalar(
         select(Attachment)
+        .options(defer(Attachment.data))
         .where(Attachment.proposal_id == proposal.id, Attachment.kind == "plan")
         .order_by(Attachment.id.desc())
         .limit(1)

@@ -30,7 +30,7 @@ from ..models import (
     Vote,
     utcnow,
 )
-from . import audit
+from . import audit, costs
 from .errors import N_, Conflict, Invalid, NotFound
 
 DEFAULT_WINDOW = dt.timedelta(days=14)
@@ -249,6 +249,8 @@ def open_vote(
     proposal.opened_at = now
     proposal.status = "voting"
     proposal.notice_revision = 1
+    session.flush()
+    costs.freeze_shares(session, proposal)
     audit.record(
         session,
         "proposal.open",

@@ -169,8 +169,6 @@ def cast_online(
 ) -> Cast:
     proposal = session.get(Proposal, ballot.proposal_id)
     require_window(proposal, now)
-    if existing_vote(session, proposal.id, ballot.household_id) is not None:
-        raise Conflict(N_("This household has already voted on this proposal."))
     check_answers(answers, len(proposal.questions), ONLINE_ANSWERS)
     if proposal.verify == "phone4" and not phone_matches(session, ballot.household_id, phone4):
         raise Invalid(N_("The last four digits of the phone number do not match."))
