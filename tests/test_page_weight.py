@@ -89,7 +89,7 @@ def resident_pages(app, client, runner, tmp_path) -> dict[str, str]:
     with links.open(encoding="utf-8") as fh:
         paths = [urlsplit(row["url"]).path for row in csv.DictReader(fh)]
     with read(app) as s:
-        public = "/r/" + s.scalar(select(Proposal.public_id).where(Proposal.id == proposal_id))
+        public = "/r/" + s.scalar(select(Proposal.public_id).where(Proposal.id == int(proposal_id)))
 
     pages = {"ballot": client.get(paths[0]).get_data(as_text=True)}
     token = forms(pages["ballot"])[-1]["fields"]["csrf_token"]
