@@ -402,12 +402,11 @@ def _attach(db, proposal: Proposal, kind: str, upload: tuple, **links) -> Attach
     db.flush()
     from ..services import audit
 
-    audit.record(
+    audit.record_for(
         db,
+        proposal,
         "evidence.upload",
         actor=actor(),
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=kind,
         data={"sha256": attachment.sha256, **links},
     )

@@ -60,12 +60,11 @@ def _headers() -> list[str]:
 def _audit_export(proposal: Proposal, fmt: str, count: int) -> None:
     """Personal data left the system: record who took it (PIPL; no names in the log)."""
     with write_session(extensions.database().factory) as wdb:
-        audit.record(
+        audit.record_for(
             wdb,
+            proposal,
             "nonvoters.export",
             actor=actor(),
-            community_id=proposal.community_id,
-            proposal_id=proposal.id,
             subject=f"{count} households",
             data={"format": fmt, "count": count},
         )

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent, AuditHead, utcnow
+from ..models import AuditEvent, AuditHead, Proposal, utcnow
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -110,6 +110,27 @@ def record(
     head.hash = digest
     session.flush()
     return event
+
+
+def record_for(
+    session: Session,
+    proposal: Proposal,
+    action: str,
+    *,
+    actor: str,
+    subject: str = "",
+    data: dict | None = None,
+) -> AuditEvent:
+    """Append an event about a proposal to its community's chain."""
+    return record(
+        session,
+        action,
+        actor=actor,
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        subject=subject,
+        data=data,
+    )
 
 
 @dataclass(frozen=True)

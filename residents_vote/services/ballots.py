@@ -75,12 +75,11 @@ def _issue_for(
         issued.append(Issued(entry.household_id, entry.code, serial, token))
     if rows:
         session.execute(Ballot.__table__.insert(), rows)
-        audit.record(
+        audit.record_for(
             session,
+            proposal,
             "ballots.issue",
             actor=actor,
-            community_id=proposal.community_id,
-            proposal_id=proposal.id,
             subject=f"{len(rows)} ballots",
             data={"serials": [r["serial"] for r in rows][:2000], "count": len(rows)},
         )
@@ -155,12 +154,11 @@ def reissue(
         ballot.revoked_at = now
     session.flush()
     if live:
-        audit.record(
+        audit.record_for(
             session,
+            proposal,
             "ballots.revoke",
             actor=actor,
-            community_id=proposal.community_id,
-            proposal_id=proposal.id,
             subject=f"{len(live)} ballots",
             data={"serials": [b.serial for b in live][:2000], "count": len(live)},
         )

@@ -174,12 +174,11 @@ def set_items(
         shares(session, proposal)
     except ValueError as exc:
         raise Invalid(N_("The plan cannot be apportioned: %(why)s"), why=str(exc)) from exc
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "plan.items",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
         data={"items": [[c, b, r, bl] for c, b, r, bl in items]},
     )

@@ -515,12 +515,11 @@ def mark_filed(
     note = (note or "").strip()[:500]
     proposal.status = "filed"
     proposal.filed_at = now or utcnow()
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.file",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
         data={"note": note} if note else {},
     )

@@ -768,12 +768,11 @@ def record_posting(
     )
     session.add(posting)
     session.flush()
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "notice.posting",
         actor=by.username,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=f"posting {posting.id}",
         data={"stage": stage, "place": place, "posted_at": posted_at.isoformat()},
     )

@@ -138,12 +138,11 @@ def update(session: Session, proposal: Proposal, draft: Draft, *, actor: str) ->
     session.flush()
     _apply(proposal, draft)
     session.flush()
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.edit",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
     )
 
@@ -251,12 +250,11 @@ def open_vote(
     proposal.notice_revision = 1
     session.flush()
     costs.freeze_shares(session, proposal)
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.open",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
         data={
             "households": households,
@@ -285,12 +283,11 @@ def extend(
     old = proposal.closes_at
     proposal.closes_at = closes
     proposal.notice_revision += 1
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.extend",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
         data={
             "from": old.isoformat(),
@@ -320,12 +317,11 @@ def cancel(
     proposal.status = "cancelled"
     proposal.cancel_reason = reason
     proposal.cancelled_at = now
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.cancel",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
         data={"reason": reason},
     )

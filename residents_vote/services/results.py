@@ -149,12 +149,11 @@ def close(
     proposal.status = "publicity"
     proposal.closed_at = closed
     row = _publish(session, proposal, "preliminary result", event=closed, now=now)
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.close",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
         data={
             "revision": row.revision,
@@ -232,12 +231,11 @@ def file_objection(
     )
     session.add(objection)
     session.flush()
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "objection.file",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=f"objection {objection.id}",
         data={"household": household, "channel": channel},
     )
@@ -271,12 +269,11 @@ def answer_objection(
     objection.answer = answer
     objection.answered_by_id = by.id
     objection.answered_at = now or utcnow()
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "objection.answer",
         actor=by.username,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=f"objection {objection.id}",
         data={"decision": decision, "answer": answer},
     )
@@ -326,12 +323,11 @@ def republish(
     """A corrected result: new revision, and the objection period starts again."""
     now = now or utcnow()
     row = _publish(session, proposal, reason, event=now, now=now)
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "result.revise",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
         data={
             "revision": row.revision,
@@ -376,12 +372,11 @@ def finalize(
     row = latest_revision(session, proposal)
     proposal.status = "final"
     proposal.finalized_at = now
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.finalize",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=proposal.title,
         data={"revision": row.revision, "sha256": row.sha256},
     )

@@ -209,12 +209,11 @@ def sign(
     existing.signed_at = now
     session.flush()
     state = status(session, proposal)
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.sign",
         actor=user.username,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=user.username,
         data={
             "role": user.role,
@@ -228,12 +227,11 @@ def sign(
     if state.count >= state.required:
         proposal.status = "confirmed"
         proposal.confirmed_at = now
-        audit.record(
+        audit.record_for(
             session,
+            proposal,
             "proposal.confirm",
             actor=user.username,
-            community_id=proposal.community_id,
-            proposal_id=proposal.id,
             subject=proposal.title,
             data={
                 "signers": [u.username for _, u in state.signed],
@@ -275,12 +273,11 @@ def decline(
     existing.role = user.role
     existing.signed_at = now
     session.flush()
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "proposal.decline",
         actor=user.username,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=user.username,
         data={"role": user.role, "reason": reason, "revision": revision.revision},
     )

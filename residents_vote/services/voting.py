@@ -143,12 +143,11 @@ def _insert(
         session.flush()
     except IntegrityError as exc:
         raise Conflict(N_("This household has already voted on this proposal.")) from exc
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "vote.cast",
         actor=actor,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=entry.code,
         data={
             "channel": channel,
@@ -272,12 +271,11 @@ def correct(
         answer.answer = answers[answer.question_number]
     vote.corrected_at = utcnow()
     entry = _entry(session, proposal, vote.household_id)
-    audit.record(
+    audit.record_for(
         session,
+        proposal,
         "vote.correct",
         actor=by.username,
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
         subject=entry.code,
         data={"before": before, "after": answers, "reason": reason},
     )
