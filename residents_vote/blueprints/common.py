@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort
+from flask import Response, abort
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -47,3 +47,13 @@ def close_if_due(proposal: Proposal) -> Proposal:
         db.rollback()
         proposal = db.get(Proposal, proposal_id)
     return proposal
+
+
+def file_response(data: bytes, mimetype: str, filename: str, *, inline: bool = False) -> Response:
+    """A file to open in the browser (inline) or to save (attachment)."""
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"{disposition}; filename={filename}"},
+    )

@@ -7,7 +7,7 @@ up by their code, and the objection form during the objection period.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from .. import extensions, labels
@@ -16,7 +16,7 @@ from ..models import Proposal
 from ..services import costs, notices, proposals, results, voting
 from ..services.errors import Forbidden, Invalid, NotFound
 from ..web import translate_error
-from .common import close_if_due
+from .common import close_if_due, file_response
 
 bp = Blueprint("public", __name__, url_prefix="/r")
 bp.add_app_template_global(labels.objection_status, "objection_status")
@@ -148,11 +148,7 @@ def pdf(public_id: str, kind: str):
     data = notices.published_pdf(
         extensions.session(), proposal, kind, store=extensions.database().factory
     )
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename={kind}-{proposal.id}.pdf"},
-    )
+    return file_response(data, "application/pdf", f"{kind}-{proposal.id}.pdf", inline=True)
 
 
 @bp.route("/<public_id>/plan.pdf")
@@ -161,8 +157,4 @@ def plan(public_id: str):
     attachment = costs.plan_attachment(extensions.session(), proposal)
     if attachment is None or attachment.data is None:
         abort(404)
-    return Response(
-        attachment.data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=plan-{proposal.id}.pdf"},
-    )
+    return file_response(attachment.data, "application/pdf", f"plan-{proposal.id}.pdf", inline=True)

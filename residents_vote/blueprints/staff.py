@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -15,7 +15,7 @@ from wtforms import HiddenField
 from .. import extensions
 from ..services import households, register_io, users
 from ..services.errors import Problems
-from .common import actor, community_or_404
+from .common import actor, community_or_404, file_response
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -70,11 +70,7 @@ def export(slug: str, fmt: str):
         if fmt == "csv"
         else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    return Response(
-        data,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f"attachment; filename={filename}"},
-    )
+    return file_response(data, mimetype, f"{filename}")
 
 
 @bp.route("/c/<slug>/import", methods=["POST"])

@@ -14,7 +14,7 @@ from ..services import audit, filing, proposals
 from ..services import audit_log as audit_text
 from ..services.errors import ServiceError
 from ..web import local_time, translate_error
-from .common import actor, proposal_or_404
+from .common import actor, file_response, proposal_or_404
 from .staff import bp
 
 __all__ = ["bp"]
@@ -76,11 +76,7 @@ def _csv(p, events) -> Response:
             ]
         )
     data = filing._csv(rows)
-    return Response(
-        data,
-        mimetype="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f"attachment; filename=audit-{p.id}.csv"},
-    )
+    return file_response(data, "text/csv; charset=utf-8", f"audit-{p.id}.csv")
 
 
 @bp.route("/proposals/<int:proposal_id>/confirmation.pdf")
@@ -90,11 +86,7 @@ def confirmation_pdf(proposal_id: int):
         data = filing.confirmation_pdf(extensions.session(), p)
     except ServiceError as exc:
         abort(exc.status)
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"inline; filename=confirmation-{p.id}.pdf"},
-    )
+    return file_response(data, "application/pdf", f"confirmation-{p.id}.pdf", inline=True)
 
 
 @bp.route("/proposals/<int:proposal_id>/filing.zip")
@@ -104,11 +96,7 @@ def filing_zip(proposal_id: int):
         package = filing.package(extensions.session(), p)
     except ServiceError as exc:
         abort(exc.status)
-    return Response(
-        package.data,
-        mimetype="application/zip",
-        headers={"Content-Disposition": f"attachment; filename={package.filename}"},
-    )
+    return file_response(package.data, "application/zip", f"{package.filename}")
 
 
 @bp.route("/proposals/<int:proposal_id>/filed", methods=["POST"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -28,7 +28,7 @@ from ..services import (
 )
 from ..services.errors import N_, Invalid, ServiceError
 from ..web import translate_error
-from .common import actor, close_if_due, community_or_404, proposal_or_404
+from .common import actor, close_if_due, community_or_404, file_response, proposal_or_404
 from .staff import bp
 
 UPLOAD_TYPES = {
@@ -295,11 +295,7 @@ def proposal_ballots(proposal_id: int):
         db.commit()
     except ServiceError as exc:
         return _refused(p, exc)
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"attachment; filename=ballots-{p.id}.pdf"},
-    )
+    return file_response(data, "application/pdf", f"ballots-{p.id}.pdf")
 
 
 def _share_texts(db, proposal: Proposal) -> dict[str, str]:

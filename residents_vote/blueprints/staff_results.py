@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -23,7 +23,7 @@ from ..services import audit, dashboard, notices, proposals
 from ..services.errors import ServiceError
 from ..services.pdf import Notice
 from ..web import local_time, translate_error
-from .common import actor, proposal_or_404
+from .common import actor, file_response, proposal_or_404
 from .staff import bp
 from .staff_proposals import ActionForm, _attach, read_upload
 
@@ -126,14 +126,7 @@ def nonvoters_pdf(proposal_id: int):
         doc.paragraph(_("Every household has voted."))
     data = doc.output()
     _audit_export(proposal, "pdf", listing.count)
-    return Response(
-        data,
-        mimetype="application/pdf",
-        headers={
-            "Content-Disposition": f"inline; filename=nonvoters-{proposal.id}.pdf",
-            "Cache-Control": "no-store",
-        },
-    )
+    return file_response(data, "application/pdf", f"nonvoters-{proposal.id}.pdf", inline=True)
 
 
 def _group_title(group: dashboard.NonVoterGroup) -> str:
@@ -156,14 +149,7 @@ def nonvoters_xlsx(proposal_id: int):
     listing, _sort = _listing(proposal)
     data = dashboard.nonvoters_xlsx(listing, _headers(), _title(proposal))
     _audit_export(proposal, "xlsx", listing.count)
-    return Response(
-        data,
-        mimetype=XLSX,
-        headers={
-            "Content-Disposition": f"attachment; filename=nonvoters-{proposal.id}.xlsx",
-            "Cache-Control": "no-store",
-        },
-    )
+    return file_response(data, XLSX, f"nonvoters-{proposal.id}.xlsx")
 
 
 # --------------------------------------------------------------------------- postings
@@ -247,14 +233,7 @@ def posting_photo(posting_id: int):
     if photo is None or photo.data is None:
         abort(404)
     ext = PHOTO_SUFFIX.get(photo.content_type, "bin")
-    return Response(
-        photo.data,
-        mimetype=photo.content_type,
-        headers={
-            "Content-Disposition": f"inline; filename=posting-{posting.id}.{ext}",
-            "Cache-Control": "no-store",
-        },
-    )
+    return file_response(photo.data, photo.content_type, f"posting-{posting.id}.{ext}", inline=True)
 
 
 @bp.app_template_global()
