@@ -14,7 +14,6 @@ from ..domain.tally import format_area
 from ..models import Community, Proposal
 from . import ballots, notices, pdf, results
 
-
 BALLOT_LOCALE = "zh_CN"  # the printed ballot's layout text is Chinese (services/pdf.py)
 
 
