@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from .. import labels
 from ..domain.tally import format_area
 from ..models import Community, Proposal
-from . import ballots, notices, pdf, results
+from . import ballots, costs, notices, pdf, results
 
 BALLOT_LOCALE = "zh_CN"  # the printed ballot's layout text is Chinese (services/pdf.py)
 
@@ -36,6 +36,12 @@ def _ballot_common(proposal: Proposal, community: Community) -> pdf.BallotCommon
         rule=labels.rule_label(proposal.rule),
         adoption=notices.adoption_text(len(proposal.questions)),
     )
+
+
+def share_texts(session: Session, proposal: Proposal) -> dict[str, str]:
+    """Each household's share line for its printed ballot, in the ballot's language."""
+    with force_locale(BALLOT_LOCALE):
+        return costs.share_texts(session, proposal)
 
 
 def ballots_pdf(
