@@ -152,15 +152,7 @@ def proposal_finalize(proposal_id):
 
 def _share_texts(s, proposal) -> dict[str, str]:
     """Each household's share of the plan, printed on its ballot (as the staff page does)."""
-    from flask_babel import gettext
-
-    from .domain.costs import format_yuan
-    from .services import costs
-
-    return {
-        code: gettext("Your household's share: %(amount)s yuan", amount=format_yuan(fen))
-        for code, fen in costs.shares(s, proposal).items()
-    }
+    return printing.share_texts(s, proposal)
 
 
 def _stage_outputs(s, proposal, issued, pdf_path, links_path) -> list[tuple[Path, Path]]:

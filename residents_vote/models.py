@@ -230,6 +230,10 @@ class PlanItem(Base):
     budget: Mapped[int] = mapped_column(BigInteger)  # fen (hundredths of a yuan)
     resident_paid: Mapped[int] = mapped_column(BigInteger, default=0)  # fen paid by residents
     building: Mapped[str] = mapped_column(String(32), default="")  # building-only items (elevator)
+    # DOMAIN.md section 7: the pipeline company's (or cable operators') part of a group 1
+    # item, and a subsidy the plan has been granted for an elevator (fen).
+    pipeline_paid: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    granted_subsidy: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     proposal: Mapped[Proposal] = relationship(back_populates="plan_items")
 
@@ -254,6 +258,8 @@ class ElectorateEntry(Base):
     area: Mapped[int] = mapped_column(Integer)
     owner_key: Mapped[str] = mapped_column(String(100))
     share: Mapped[int | None] = mapped_column(BigInteger)  # fen of the plan, fixed at opening
+    # the part of `share` for the household's own building's elevator (fen)
+    building_share: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Ballot(Base):

@@ -196,8 +196,11 @@ def test_open_with_a_later_start(app, runner, client, hx):
 
 
 def test_open_with_an_empty_scope_exits_1(app, runner, hx):
-    pid = int(ok(cli(runner, *CREATE, "--scope", "99")))
-    refused(cli(runner, "proposal", "open", pid))
+    refused(cli(runner, *CREATE, "--scope", "99"), "99")  # not in the register: refused
+    pid = int(ok(cli(runner, *CREATE, "--scope", "2")))
+    # Building 2 leaves the register after drafting: opening names it.
+    factories.import_register(app, "hx", factories.HOUSEHOLDS[:2], remove_missing=True)
+    refused(cli(runner, "proposal", "open", pid), "2")
     assert proposal_row(app, pid).status == "draft"
     assert count(app, ElectorateEntry) == 0
 

@@ -191,6 +191,7 @@ def proposal(proposal_id: int):
         plan=costs.plan_attachment(db, p),
         voted=proposals.voted_count(db, p) if live else 0,
         catalog_items=catalog.ITEMS,
+        plan_lines=costs.format_lines(p),
     )
 
 
@@ -299,12 +300,7 @@ def proposal_ballots(proposal_id: int):
 
 
 def _share_texts(db, proposal: Proposal) -> dict[str, str]:
-    from ..domain.costs import format_yuan
-
-    return {
-        code: _("Your household's share: %(amount)s yuan", amount=format_yuan(fen))
-        for code, fen in costs.shares(db, proposal).items()
-    }
+    return printing.share_texts(db, proposal)
 
 
 @bp.route("/proposals/<int:proposal_id>/paper", methods=["GET", "POST"])
@@ -420,20 +416,7 @@ def proposal_plan(proposal_id: int):
         if upload:
             _attach(db, locked, "plan", upload)
         if "items" in request.form:
-            items = []
-            for line in request.form.get("items", "").splitlines():
-                parts = [x.strip() for x in line.split(",")]
-                if not parts or not parts[0]:
-                    continue
-                parts += [""] * (4 - len(parts))
-                items.append(
-                    (
-                        parts[0],
-                        costs.parse_yuan(parts[1]),
-                        costs.parse_yuan(parts[2] or "0"),
-                        parts[3],
-                    )
-                )
+            items = costs.parse_lines(request.form.get("items", ""))
             costs.set_items(db, locked, items, actor=actor())
         db.commit()
     except ServiceError as exc:

@@ -1,29 +1,33 @@
 """The Liuzhou renovation item catalog and its funding rules (DOMAIN.md section 7).
 
 Shipped as data rather than database rows: the catalog is a published schedule
-(Liuzhou attachment 3), every plan line refers to it by id (``PlanItem.catalog_id``),
-and the subsidy arithmetic must be auditable in one place. Money is integer fen
-throughout; a subsidy is rounded *down* so it never exceeds its cap.
+(Liuzhou attachment 3, names exactly as its table writes them), every plan line refers
+to it by id (``PlanItem.catalog_id``), and the funding arithmetic must be auditable in
+one place. Money is integer fen throughout; a subsidy is rounded *down* so it never
+exceeds its cap.
 
-Funding principles (``CatalogItem.principle``):
+Funding principles (``CatalogItem.principle``); every line's budget is split as
+``budget == subsidy + community_share + pipeline + property_owner + other_channels``:
 
+``municipal``
+    Group 一, by the metering rule: the plan line records each part. Behind the meter
+    (计费表后): the residents (``resident_paid``, the community share); assets owned
+    by the pipeline company, or (弱电) moving each operator's cables: that company
+    (``pipeline_paid``); the rest (from the meter to the company's assets, digging,
+    road restoration, ducts and trenches, municipal roads): the subsidy. Which parts
+    an item may carry is in ``CatalogItem.parts`` (1.4 has no residents' part, 1.5 is
+    subsidy only).
 ``subsidy``
     Reward-subsidy (以奖代补) of at most ``cap_percent`` of the budget; the community
     raises the rest. The subsidy is ``floor(budget * cap / 100)``.
-``municipal``
-    Group 1. Behind-the-meter parts are paid by the residents (entered per line as
-    ``resident_paid``); pipeline companies pay for the assets they own, so those are
-    not part of the plan's budget; the subsidy covers the rest (digging, road
-    restoration, ducts): ``subsidy = budget - resident_paid``.
 ``building-owners``
-    Elevator retrofit. DOMAIN.md reads "≤ 90 %; elevator: paid by the owners of the
-    building". Decision: the 90 % cap is the maximum subsidy, as for the other items
-    4–7, and the remainder is paid by the owners of *that building only*
-    (``ItemCosts.building_only``), never by the whole community.
+    Elevator retrofit (三.7): paid by the owners of *that building only*
+    (``ItemCosts.building_only``). No subsidy in the seed; a plan may enter a subsidy it
+    has been granted (``granted_subsidy``, at most the budget).
 ``property-owner``
-    Group 4. Paid by the property owner or through existing funding channels: no
-    subsidy from this scheme and nothing raised from residents. The budget is shown
-    as ``ItemCosts.external`` so that budget = subsidy + community_share + external.
+    四.1: paid by the property owner of the building; nothing from residents.
+``existing-channels``
+    四.2: paid through existing funding channels; nothing from residents.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from types import MappingProxyType
 __all__ = [
     "GROUPS",
     "ITEMS",
+    "PARTS",
     "PRINCIPLES",
     "CatalogGroup",
     "CatalogItem",
@@ -45,7 +50,15 @@ __all__ = [
     "plan_totals",
 ]
 
-PRINCIPLES: tuple[str, ...] = ("subsidy", "municipal", "building-owners", "property-owner")
+PRINCIPLES: tuple[str, ...] = (
+    "municipal",
+    "subsidy",
+    "building-owners",
+    "property-owner",
+    "existing-channels",
+)
+# Parts a plan line may enter besides its budget (see CatalogItem.parts).
+PARTS: tuple[str, ...] = ("residents", "pipeline", "granted-subsidy")
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class CatalogItem:
     principle: str
     note_zh: str
     note_en: str
+    parts: tuple[str, ...] = ()  # which of PARTS a plan line of this item may enter
 
     @property
     def building_only(self) -> bool:
@@ -80,16 +94,24 @@ class CatalogItem:
 class ItemCosts:
     """How one plan line's budget (fen) is funded.
 
-    Always ``budget == subsidy + community_share + external``. ``community_share`` is
-    what residents raise; when ``building_only`` it is raised from one building only.
+    Always ``budget == subsidy + community_share + pipeline + property_owner +
+    other_channels``. ``community_share`` is what residents raise (the only part
+    apportioned to households); when ``building_only`` it is raised from one building.
     """
 
     item_id: str
     budget: int
     subsidy: int
     community_share: int
-    external: int
     building_only: bool
+    pipeline: int = 0  # pipeline company / cable operators (group 一)
+    property_owner: int = 0  # 四.1
+    other_channels: int = 0  # 四.2
+
+    @property
+    def external(self) -> int:
+        """Paid neither by the subsidy nor by residents."""
+        return self.pipeline + self.property_owner + self.other_channels
 
 
 @dataclass(frozen=True)
@@ -99,8 +121,14 @@ class PlanTotals:
     budget: int
     subsidy: int
     community_share: int
-    external: int
     items: tuple[ItemCosts, ...]
+    pipeline: int = 0
+    property_owner: int = 0
+    other_channels: int = 0
+
+    @property
+    def external(self) -> int:
+        return self.pipeline + self.property_owner + self.other_channels
 
     @property
     def building_only_share(self) -> int:
@@ -110,82 +138,105 @@ class PlanTotals:
 
 GROUPS: Mapping[int, CatalogGroup] = MappingProxyType(
     {
-        1: CatalogGroup(1, "市政配套基础设施改造", "Municipal supporting facilities"),
-        2: CatalogGroup(2, "小区内环境及配套设施改造", "Community environment and facilities"),
-        3: CatalogGroup(3, "建筑物本体改造", "Building body"),
-        4: CatalogGroup(4, "公共服务设施配套建设", "Public service facilities"),
+        1: CatalogGroup(1, "市政配套设施", "Municipal supporting facilities"),
+        2: CatalogGroup(2, "小区环境及配套设施", "Community environment and facilities"),
+        3: CatalogGroup(3, "建筑物本体", "Building body"),
+        4: CatalogGroup(4, "公共服务设施", "Public service facilities"),
     }
 )
 
-_NOTES: dict[tuple[str, int | None], tuple[str, str]] = {
-    ("municipal", None): (
-        "户表后部分由居民承担，管线单位承担其产权资产，其余（开挖、路面恢复、管沟等）以奖代补",
-        "Behind-the-meter parts paid by residents; pipeline companies pay for assets they "
-        "own; the subsidy covers the rest (digging, road restoration, ducts).",
+_METERED = (
+    "计费表后部分由居民承担；计费表至管线单位产权资产部分以奖代补；管线单位产权资产由该单位承担",
+    "Behind the meter: the residents; from the meter to the pipeline company's assets: the "
+    "subsidy; assets owned by the pipeline company: that company.",
+)
+_NOTES: dict[str, tuple[str, str]] = {
+    "1.1": _METERED,
+    "1.2": _METERED,
+    "1.3": (
+        "小区内新建燃气管道由居民承担；旧管道更新由管线单位承担；管道开挖及路面恢复以奖代补",
+        "New gas pipes inside the community: the residents; renewal of old pipes: the "
+        "pipeline company; digging and road restoration for the pipes: the subsidy.",
     ),
-    ("subsidy", 95): (
+    "1.4": (
+        "管道、桥架、管沟以奖代补；各运营商线缆迁改由运营商承担",
+        "Ducts, trays and trenches: the subsidy; moving each operator's cables: the operators.",
+    ),
+    "1.5": (
+        "以奖代补（市政道路及雨污主管网）",
+        "The subsidy (municipal roads and rain/sewage mains).",
+    ),
+    "3.3": (
+        "60周岁以上居民占比达25%及以上的小区；以奖代补不超过预算的95%，其余由小区居民筹集",
+        "Where at least 25% of residents are 60 or older; reward-subsidy up to 95% of the "
+        "budget, the community raises the rest.",
+    ),
+    "3.7": (
+        "由该栋楼业主承担；不含以奖代补，已获批补助的可在方案中填入（具体要求以相关规定为准）",
+        "Paid by the owners of the building; no subsidy in the seed, a plan may enter a "
+        "subsidy it has been granted.",
+    ),
+    "4.1": ("由建筑物产权单位承担", "Paid by the property owner of the building."),
+    "4.2": ("由原有资金渠道承担", "Paid through existing funding channels."),
+}
+_CAP_NOTES: dict[int, tuple[str, str]] = {
+    95: (
         "以奖代补不超过预算的95%，其余由小区居民筹集",
         "Reward-subsidy up to 95% of the budget; the community raises the rest.",
     ),
-    ("subsidy", 90): (
+    90: (
         "以奖代补不超过预算的90%，其余由小区居民筹集",
         "Reward-subsidy up to 90% of the budget; the community raises the rest.",
     ),
-    ("building-owners", 90): (
-        "以奖代补不超过预算的90%，其余由该栋楼业主承担",
-        "Reward-subsidy up to 90% of the budget; the owners of that building pay the rest.",
-    ),
-    ("property-owner", None): (
-        "由产权单位或原有资金渠道承担",
-        "Paid by the property owner or through existing funding channels.",
-    ),
+}
+_PARTS: dict[str, tuple[str, ...]] = {
+    "1.1": ("residents", "pipeline"),
+    "1.2": ("residents", "pipeline"),
+    "1.3": ("residents", "pipeline"),
+    "1.4": ("pipeline",),  # the operators move their own cables
+    "1.5": (),
+    "3.7": ("granted-subsidy",),
 }
 
-# (id, Chinese name, English name, cap %, principle), in attachment order.
+# (id, Chinese name as in attachment 3, English name, cap %, principle), in table order.
 _ROWS: tuple[tuple[str, str, str, int | None, str], ...] = (
-    # Group 1: municipal supporting facilities, subsidy "by item".
-    ("1.1", "供水设施", "Water supply", None, "municipal"),
-    ("1.2", "供电设施", "Power supply", None, "municipal"),
-    ("1.3", "燃气设施", "Gas", None, "municipal"),
-    ("1.4", "弱电（通信）设施", "Low-voltage cabling (telecoms)", None, "municipal"),
+    # 一 市政配套设施: by the metering rule.
+    ("1.1", "供水", "Water supply", None, "municipal"),
+    ("1.2", "供电", "Power supply", None, "municipal"),
+    ("1.3", "供气", "Gas supply", None, "municipal"),
+    ("1.4", "弱电", "Low-voltage cabling", None, "municipal"),
     ("1.5", "市政道路", "Municipal roads", None, "municipal"),
-    # Group 2: environment, items 1-5 at <= 95 %.
+    # 二 小区环境及配套设施: items 1-5 at <= 95 %.
     ("2.1", "环卫设施", "Sanitation facilities", 95, "subsidy"),
-    ("2.2", "小区内道路", "Internal roads", 95, "subsidy"),
+    ("2.2", "区间道路", "Internal roads", 95, "subsidy"),
     ("2.3", "雨污管网", "Rain and sewage pipes", 95, "subsidy"),
-    ("2.4", "路灯照明", "Street lights", 95, "subsidy"),
-    ("2.5", "消防设施", "Fire safety", 95, "subsidy"),
-    # Group 2: environment, items 6-11 at <= 90 %.
-    ("2.6", "围墙及大门", "Walls and gates", 90, "subsidy"),
-    ("2.7", "停车设施", "Parking", 90, "subsidy"),
-    ("2.8", "绿化", "Greening", 90, "subsidy"),
-    ("2.9", "安防监控", "CCTV", 90, "subsidy"),
-    ("2.10", "宣传栏", "Notice boards", 90, "subsidy"),
-    ("2.11", "晾晒设施", "Quilt-drying area", 90, "subsidy"),
-    # Group 3: building body, items 1-3 at <= 95 %.
-    ("3.1", "屋面", "Roofs", 95, "subsidy"),
-    ("3.2", "楼道", "Stairwells", 95, "subsidy"),
-    (
-        "3.3",
-        "适老化设施（60周岁以上居民占比达25%及以上的小区）",
-        "Elderly-friendly facilities (where at least 25% of residents are 60+)",
-        95,
-        "subsidy",
-    ),
-    # Group 3: building body, items 4-7 at <= 90 %; the elevator falls on its building.
-    ("3.4", "烟道", "Flues", 90, "subsidy"),
-    ("3.5", "外立面", "Facades", 90, "subsidy"),
-    ("3.6", "楼道门禁", "Stairwell access control", 90, "subsidy"),
-    ("3.7", "加装电梯", "Elevator retrofit", 90, "building-owners"),
-    # Group 4: public service facilities, by the property owner / existing channels.
+    ("2.4", "路灯照明", "Street lighting", 95, "subsidy"),
+    ("2.5", "消防设施", "Fire-fighting facilities", 95, "subsidy"),
+    # 二: items 6-11 at <= 90 %.
+    ("2.6", "围墙和大门", "Walls and gates", 90, "subsidy"),
+    ("2.7", "停车管理系统", "Parking management system", 90, "subsidy"),
+    ("2.8", "绿化改造", "Greening renovation", 90, "subsidy"),
+    ("2.9", "监控系统", "Surveillance system", 90, "subsidy"),
+    ("2.10", "广告牌位或宣传栏", "Advertising spaces or notice boards", 90, "subsidy"),
+    ("2.11", "公共晾被区", "Public quilt-drying area", 90, "subsidy"),
+    # 三 建筑物本体: items 1-3 at <= 95 %.
+    ("3.1", "屋面修缮", "Roof repair", 95, "subsidy"),
+    ("3.2", "楼道修缮", "Stairwell repair", 95, "subsidy"),
+    ("3.3", "适老设施", "Elderly-friendly facilities", 95, "subsidy"),
+    # 三: items 4-6 at <= 90 %; the elevator falls on its building.
+    ("3.4", "烟道改造", "Flue renovation", 90, "subsidy"),
+    ("3.5", "立面整治", "Facade improvement", 90, "subsidy"),
+    ("3.6", "楼道门禁系统", "Stairwell access control system", 90, "subsidy"),
+    ("3.7", "加装电梯", "Elevator retrofit", None, "building-owners"),
+    # 四 公共服务设施: the property owner / existing channels.
     ("4.1", "既有建筑改造利用", "Reuse of existing buildings", None, "property-owner"),
-    ("4.2", "新建公共服务设施", "New public service facilities", None, "property-owner"),
+    ("4.2", "新建建筑设施", "New buildings and facilities", None, "existing-channels"),
 )
 
 
 def _build(row: tuple[str, str, str, int | None, str]) -> CatalogItem:
     item_id, name_zh, name_en, cap, principle = row
-    note_zh, note_en = _NOTES[(principle, cap)]
+    note_zh, note_en = _NOTES.get(item_id) or _CAP_NOTES[cap or 0]
     return CatalogItem(
         id=item_id,
         group=int(item_id.split(".")[0]),
@@ -195,6 +246,7 @@ def _build(row: tuple[str, str, str, int | None, str]) -> CatalogItem:
         principle=principle,
         note_zh=note_zh,
         note_en=note_en,
+        parts=_PARTS.get(item_id, ()),
     )
 
 
@@ -219,51 +271,79 @@ def _check_fen(name: str, value: object) -> int:
     return value
 
 
-def item_costs(item: CatalogItem, budget: int, resident_paid: int = 0) -> ItemCosts:
-    """Split one line's budget (fen) into subsidy, community share and external funding.
+def item_costs(
+    item: CatalogItem,
+    budget: int,
+    resident_paid: int = 0,
+    pipeline_paid: int = 0,
+    granted_subsidy: int = 0,
+) -> ItemCosts:
+    """Split one line's budget (fen) by who pays it.
 
-    ``resident_paid`` (behind-the-meter parts) only exists for municipal items; a
-    non-zero value on any other item raises ValueError rather than being ignored, so a
-    plan can never silently misstate what residents pay.
+    ``resident_paid`` and ``pipeline_paid`` (group 一, by the metering rule) and
+    ``granted_subsidy`` (the elevator) exist only where ``item.parts`` lists them; a
+    non-zero value anywhere else raises ValueError rather than being ignored, so a plan
+    can never silently misstate what residents pay.
     """
     budget = _check_fen("budget", budget)
     resident_paid = _check_fen("resident_paid", resident_paid)
+    pipeline_paid = _check_fen("pipeline_paid", pipeline_paid)
+    granted_subsidy = _check_fen("granted_subsidy", granted_subsidy)
+    for part, value, where in (
+        ("residents", resident_paid, "resident_paid applies to group 1 items 1.1-1.3 only"),
+        ("pipeline", pipeline_paid, "pipeline_paid applies to group 1 items 1.1-1.4 only"),
+        ("granted-subsidy", granted_subsidy, "granted_subsidy applies to item 3.7 only"),
+    ):
+        if value and part not in item.parts:
+            raise ValueError(f"item {item.id}: {where}")
+    pipeline = property_owner = other = 0
     if item.principle == "municipal":
-        if resident_paid > budget:
+        if resident_paid + pipeline_paid > budget:
             raise ValueError(
-                f"item {item.id}: resident_paid {resident_paid} exceeds budget {budget}"
+                f"item {item.id}: residents' {resident_paid} and pipeline company's "
+                f"{pipeline_paid} exceed the budget {budget}"
             )
-        subsidy, share, external = budget - resident_paid, resident_paid, 0
-    else:
-        if resident_paid:
-            raise ValueError(f"item {item.id}: resident_paid applies to group 1 items only")
-        if item.principle in ("subsidy", "building-owners") and item.cap_percent is not None:
-            subsidy = budget * item.cap_percent // 100  # floor: never above the cap
-            share, external = budget - subsidy, 0
-        elif item.principle == "property-owner":
-            subsidy, share, external = 0, 0, budget
-        else:  # pragma: no cover - guarded by the catalog tests
+        share, pipeline = resident_paid, pipeline_paid
+        subsidy = budget - share - pipeline
+    elif item.principle == "subsidy" and item.cap_percent is not None:
+        subsidy = budget * item.cap_percent // 100  # floor: never above the cap
+        share = budget - subsidy
+    elif item.principle == "building-owners":
+        if granted_subsidy > budget:
             raise ValueError(
-                f"item {item.id}: no funding rule for {item.principle!r} "
-                f"with cap {item.cap_percent!r}"
+                f"item {item.id}: granted subsidy {granted_subsidy} exceeds budget {budget}"
             )
+        subsidy, share = granted_subsidy, budget - granted_subsidy
+    elif item.principle == "property-owner":
+        subsidy, share, property_owner = 0, 0, budget
+    elif item.principle == "existing-channels":
+        subsidy, share, other = 0, 0, budget
+    else:  # pragma: no cover - guarded by the catalog tests
+        raise ValueError(
+            f"item {item.id}: no funding rule for {item.principle!r} with cap {item.cap_percent!r}"
+        )
     return ItemCosts(
         item_id=item.id,
         budget=budget,
         subsidy=subsidy,
         community_share=share,
-        external=external,
         building_only=item.building_only,
+        pipeline=pipeline,
+        property_owner=property_owner,
+        other_channels=other,
     )
 
 
-def plan_totals(lines: Iterable[tuple[CatalogItem, int, int]]) -> PlanTotals:
-    """Cost every ``(item, budget, resident_paid)`` line and sum the columns."""
-    costs = tuple(item_costs(it, budget, paid) for it, budget, paid in lines)
+def plan_totals(lines: Iterable[tuple]) -> PlanTotals:
+    """Cost every ``(item, budget, resident_paid[, pipeline_paid[, granted_subsidy]])``
+    line and sum the columns."""
+    costs = tuple(item_costs(it, *amounts) for it, *amounts in lines)
     return PlanTotals(
         budget=sum(c.budget for c in costs),
         subsidy=sum(c.subsidy for c in costs),
         community_share=sum(c.community_share for c in costs),
-        external=sum(c.external for c in costs),
         items=costs,
+        pipeline=sum(c.pipeline for c in costs),
+        property_owner=sum(c.property_owner for c in costs),
+        other_channels=sum(c.other_channels for c in costs),
     )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from residents_vote.domain.catalog import CatalogItem, item_costs
 
-__all__ = ["PlanLine", "apportion", "format_yuan", "household_shares"]
+__all__ = ["PlanLine", "apportion", "format_yuan", "household_share_parts", "household_shares"]
 
 
 def apportion(total: int, weights: Mapping[str, int]) -> dict[str, int]:
@@ -68,6 +68,8 @@ class PlanLine:
     budget: int
     resident_paid: int = 0
     building: str | None = None
+    pipeline_paid: int = 0
+    granted_subsidy: int = 0
 
 
 def household_shares(
@@ -76,16 +78,30 @@ def household_shares(
     """Each household's share (fen) of the plan's community share, by exclusive area.
 
     ``households`` maps household code to ``(building, area in hundredths of m²)``.
-    Community-wide shares are pooled and apportioned once over every household;
-    building-only shares are pooled per building and apportioned over that
-    building's households only. Pooling before rounding keeps each household within
-    one fen of its exact share of each pool (instead of one fen per line), and the
-    result sums exactly to the plan's community share. Returned sorted by code.
+    Only the residents' part of each line (``ItemCosts.community_share``) is
+    apportioned: the subsidy, the pipeline company's, the property owner's and other
+    channels' parts are not. Community-wide shares are pooled and apportioned once
+    over every household; building-only shares (an elevator) are pooled per building
+    and apportioned over that building's households only. Pooling before rounding
+    keeps each household within one fen of its exact share of each pool (instead of
+    one fen per line), and the result sums exactly to the plan's community share.
+    Returned sorted by code.
     """
+    return {code: total for code, (total, _) in household_share_parts(lines, households).items()}
+
+
+def household_share_parts(
+    lines: Iterable[PlanLine], households: Mapping[str, tuple[str, int]]
+) -> dict[str, tuple[int, int]]:
+    """As `household_shares`, each value ``(total, building part)``: the building part is
+    what the household pays for its own building's building-only items (the elevator),
+    already included in the total; 0 for a household of any other building."""
     community_pool = 0
     building_pools: dict[str, int] = {}
     for line in lines:
-        costs = item_costs(line.item, line.budget, line.resident_paid)
+        costs = item_costs(
+            line.item, line.budget, line.resident_paid, line.pipeline_paid, line.granted_subsidy
+        )
         if costs.building_only:
             if line.building is None:
                 raise ValueError(f"item {line.item.id} is building-only: name its building")
@@ -98,13 +114,14 @@ def household_shares(
             community_pool += costs.community_share
 
     shares = apportion(community_pool, {code: area for code, (_, area) in households.items()})
+    own = dict.fromkeys(shares, 0)
     for building, pool in sorted(building_pools.items()):
         members = {code: area for code, (b, area) in households.items() if b == building}
         if not members and pool:
             raise ValueError(f"no households in building {building!r} to pay {pool} fen")
         for code, share in apportion(pool, members).items():
-            shares[code] += share
-    return shares
+            own[code] += share
+    return {code: (shares[code] + own[code], own[code]) for code in shares}
 
 
 def format_yuan(fen: int) -> str:

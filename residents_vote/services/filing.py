@@ -129,6 +129,13 @@ def _confirmation(session: Session, proposal: Proposal) -> Notice:
         if plan:
             doc.kv(_("Total budget"), f"{format_yuan(plan.totals.budget)} {_('yuan')}")
             doc.kv(_("Government subsidy"), f"{format_yuan(plan.totals.subsidy)} {_('yuan')}")
+            for label, fen in (
+                (_("Pipeline companies and operators"), plan.totals.pipeline),
+                (_("Property owner"), plan.totals.property_owner),
+                (_("Other funding channels"), plan.totals.other_channels),
+            ):
+                if fen:
+                    doc.kv(label, f"{format_yuan(fen)} {_('yuan')}")
             doc.kv(
                 _("Raised by residents"),
                 f"{format_yuan(plan.totals.community_share)} {_('yuan')}",

@@ -166,6 +166,17 @@ def advisory_text(advisory: list[dict]) -> str:
     return _("For reference, under other rules: %(list)s", list="; ".join(parts))
 
 
+def adoption_text(questions: int) -> str:
+    """DOMAIN.md section 2: a proposal with several questions is adopted only when every
+    question passed, and its notice and ballot say so in those words. Empty for one."""
+    if questions < 2:
+        return ""
+    return _(
+        "This proposal has %(n)s questions; it is adopted only if every question passes.",
+        n=questions,
+    )
+
+
 def matter(proposal: Proposal) -> str:
     return _("%(stage)s: %(title)s", stage=labels.stage_label(proposal.stage), title=proposal.title)
 
@@ -212,6 +223,7 @@ class VotingNotice:
     contact: list[tuple[str, str]]
     body: str
     url: str
+    adoption: str = ""
 
 
 def _requirement(t, headcount: str, totals: dict[str, int]) -> str:
@@ -297,6 +309,7 @@ def voting_notice_model(proposal: Proposal) -> VotingNotice:
         contact=contact,
         body=proposal.body or "",
         url=public_url(proposal),
+        adoption=adoption_text(len(proposal.questions)),
     )
 
 
@@ -318,6 +331,8 @@ def voting_notice(session: Session, proposal: Proposal) -> Notice:
     for line in model.requirements:
         doc.paragraph(f"· {line}")
     doc.paragraph(_("Each question is decided on its own."))
+    if model.adoption:
+        doc.paragraph(model.adoption, bold=True)
     if model.body:
         doc.heading(_("Description"), level=2)
         doc.paragraph(model.body)

@@ -445,6 +445,7 @@ class BallotCommon:
     organiser: str
     contact: str
     rule: str  # one-line description of the decision rule
+    adoption: str = ""  # several questions: adopted only if every one passes (DOMAIN.md 2)
 
 
 @dataclass(frozen=True)
@@ -887,6 +888,12 @@ class _BallotLayout:
         ):
             ops.line(xx, table_top, xx, y, width=0.5, gray=0.4)
         y += 3.0
+        if c.adoption:  # below the answer table, before the validity rules
+            asz = 10.0 * (0.9 + 0.1 * s)
+            for line in self._wrap(bold, asz, c.adoption, cw):
+                y += lh(asz, 1.35)
+                ops.text(bold, asz, x0, y, line)
+            y += 2.0
 
         # ---- validity rules
         rs = 8.3 * (0.85 + 0.15 * s)

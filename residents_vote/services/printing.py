@@ -6,15 +6,23 @@ import csv
 import io
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from .. import labels
 from ..domain.tally import format_area
 from ..models import Community, Proposal
-from . import ballots, pdf, results
+from . import ballots, costs, notices, pdf, results
+
+BALLOT_LOCALE = "zh_CN"  # the printed ballot's layout text is Chinese (services/pdf.py)
 
 
 def ballot_common(proposal: Proposal, community: Community) -> pdf.BallotCommon:
+    with force_locale(BALLOT_LOCALE):
+        return _ballot_common(proposal, community)
+
+
+def _ballot_common(proposal: Proposal, community: Community) -> pdf.BallotCommon:
     return pdf.BallotCommon(
         community=community.name,
         title=proposal.title,
@@ -26,7 +34,14 @@ def ballot_common(proposal: Proposal, community: Community) -> pdf.BallotCommon:
         organiser=community.name,
         contact=community.contact,
         rule=labels.rule_label(proposal.rule),
+        adoption=notices.adoption_text(len(proposal.questions)),
     )
+
+
+def share_texts(session: Session, proposal: Proposal) -> dict[str, str]:
+    """Each household's share line for its printed ballot, in the ballot's language."""
+    with force_locale(BALLOT_LOCALE):
+        return costs.share_texts(session, proposal)
 
 
 def ballots_pdf(

@@ -94,6 +94,32 @@ def _check(draft: Draft) -> None:
         raise Invalid(N_("The description is too long"))
 
 
+def _check_scope(session: Session, community_id: int, scope: list[str] | None) -> None:
+    """Every scope building must be in the community's register (DOMAIN.md section 3,
+    "Electorate freeze and scope"): a mistyped building would silently shrink the vote."""
+    wanted = list(dict.fromkeys(b.strip() for b in scope or []))
+    if not wanted:
+        return
+    known = set(
+        session.scalars(
+            select(Household.building)
+            .where(
+                Household.community_id == community_id,
+                Household.removed_at.is_(None),
+                Household.building.in_(wanted),
+            )
+            .distinct()
+        )
+    )
+    missing = [b for b in wanted if b not in known]
+    if len(missing) == 1:
+        raise Invalid(N_("Scope building %(b)s is not in the register"), b=missing[0])
+    if missing:
+        raise Invalid(
+            N_("Scope buildings %(list)s are not in the register"), list=", ".join(missing)
+        )
+
+
 def _apply(proposal: Proposal, draft: Draft) -> None:
     proposal.title = draft.title.strip()
     proposal.stage = draft.stage
@@ -112,6 +138,7 @@ def _apply(proposal: Proposal, draft: Draft) -> None:
 
 def create(session: Session, community: Community, draft: Draft, *, actor: str) -> Proposal:
     _check(draft)
+    _check_scope(session, community.id, draft.scope)
     proposal = Proposal(
         community_id=community.id, public_id=secrets.token_urlsafe(12), status="draft"
     )
@@ -134,6 +161,7 @@ def update(session: Session, proposal: Proposal, draft: Draft, *, actor: str) ->
     if proposal.status != "draft":
         raise Conflict(N_("Only a draft can be edited"))
     _check(draft)
+    _check_scope(session, proposal.community_id, draft.scope)
     proposal.questions.clear()
     session.flush()
     _apply(proposal, draft)
@@ -200,6 +228,7 @@ def open_vote(
     if closes <= now:
         raise Invalid(N_("The closing time has already passed"))
     scope = proposal.scope_buildings
+    _check_scope(session, proposal.community_id, scope)  # the register may have changed
     source = select(
         literal(proposal.id, Integer),
         Household.id,

@@ -55,13 +55,14 @@ CAPS = [
     # "| 3 building body, items 1–3 | roofs, stairwells, elderly-friendly facilities
     #  (where ≥ 25 % of residents are 60+) | ≤ 95 % |"
     (["3.1", "3.2", "3.3"], 95, "subsidy"),
-    # "| 3 building body, items 4–7 | flues, facades, stairwell access control, elevator
-    #  retrofit | ≤ 90 %; elevator: paid by the owners of the building |"
+    # "| | 4 烟道改造, 5 立面整治, 6 楼道门禁系统 | subsidy ≤ 90 % |"
     (["3.4", "3.5", "3.6"], 90, "subsidy"),
-    (["3.7"], 90, "building-owners"),
-    # "| 4 public service facilities | reuse of existing buildings, new facilities | by the
-    #  property owner / existing funding channels |"
-    (["4.1", "4.2"], None, "property-owner"),
+    # "| | 7 加装电梯 | the owners of the building (no subsidy in the seed; ...) |"
+    (["3.7"], None, "building-owners"),
+    # "| 四 公共服务设施 | 1 既有建筑改造利用 | the property owner of the building |"
+    (["4.1"], None, "property-owner"),
+    # "| | 2 新建建筑设施 | existing funding channels |"
+    (["4.2"], None, "existing-channels"),
 ]
 
 
@@ -81,10 +82,10 @@ def test_caps_table_covers_every_item() -> None:
     [
         ("1.4", "弱电"),
         ("2.1", "环卫"),
-        ("2.9", "安防监控"),
+        ("2.9", "监控系统"),
         ("2.10", "宣传栏"),
-        ("2.11", "晾晒"),
-        ("3.3", "适老化"),
+        ("2.11", "晾被"),
+        ("3.3", "适老设施"),
         ("3.7", "电梯"),
     ],
 )
@@ -134,10 +135,14 @@ def test_subsidy_never_exceeds_cap_and_is_the_largest_below_it(
     data=st.data(),
 )
 def test_every_item_balances(it: CatalogItem, budget: int, data: st.DataObject) -> None:
-    paid = 0
-    if it.principle == "municipal":
+    paid = pipeline = granted = 0
+    if "residents" in it.parts:
         paid = data.draw(st.integers(min_value=0, max_value=budget))
-    costs = item_costs(it, budget, paid)
+    if "pipeline" in it.parts:
+        pipeline = data.draw(st.integers(min_value=0, max_value=budget - paid))
+    if "granted-subsidy" in it.parts:
+        granted = data.draw(st.integers(min_value=0, max_value=budget))
+    costs = item_costs(it, budget, paid, pipeline, granted)
     assert costs.budget == budget
     assert costs.subsidy + costs.community_share + costs.external == budget
     assert min(costs.subsidy, costs.community_share, costs.external) >= 0
@@ -180,9 +185,9 @@ def test_resident_paid_only_for_municipal_items() -> None:
 
 
 def test_elevator_paid_by_its_building() -> None:
-    """DOMAIN.md: "≤ 90 %; elevator: paid by the owners of the building"."""
+    """DOMAIN.md: "7 加装电梯 | the owners of the building (no subsidy in the seed ...)"."""
     costs = item_costs(item("3.7"), 600_000_00)
-    assert (costs.subsidy, costs.community_share) == (540_000_00, 60_000_00)
+    assert (costs.subsidy, costs.community_share) == (0, 600_000_00)
     assert costs.building_only
 
 
@@ -209,11 +214,11 @@ def test_plan_totals() -> None:
     totals = plan_totals(lines)
     assert [c.item_id for c in totals.items] == ["1.1", "2.1", "2.6", "3.7", "4.1"]
     assert totals.budget == sum(b for _, b, _ in lines)
-    assert totals.subsidy == 150_000_00 + 95_000_00 + 29_999 + 540_000_00
-    assert totals.community_share == 50_000_00 + 5_000_00 + 3_334 + 60_000_00
+    assert totals.subsidy == 150_000_00 + 95_000_00 + 29_999
+    assert totals.community_share == 50_000_00 + 5_000_00 + 3_334 + 600_000_00
     assert totals.external == 80_000_00
     assert totals.budget == totals.subsidy + totals.community_share + totals.external
-    assert totals.building_only_share == 60_000_00
+    assert totals.building_only_share == 600_000_00
 
 
 def test_plan_totals_empty() -> None:
