@@ -144,7 +144,8 @@ class User(Base):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Stored in the session at login; web's user loader refuses an outdated version.
+        return f"{self.id}:{self.session_version or 0}"
 
 
 class UserCommunity(Base):

@@ -248,7 +248,8 @@ def test_own_password_change_enforces_the_policy(app):
     page = client.get("/account/password")
     assert page.status_code == 200
     token = csrf_token(page.get_data(as_text=True), "/account/password")
-    for current, new in ((PASSWORD, "qwertyuiop"), (PASSWORD, "wang"), ("wrong one!!", NEW_PASSWORD)):
+    tries = ((PASSWORD, "qwertyuiop"), (PASSWORD, "wang"), ("wrong one!!", NEW_PASSWORD))
+    for current, new in tries:
         response = client.post(
             "/account/password",
             data={"csrf_token": token, "current_password": current, "new_password": new},
@@ -284,7 +285,8 @@ def test_replayed_cookie_after_logout_is_sent_to_login(app):
     make_user(app, "wang", "staff")
     client, thief = copied_cookie(app, "wang")
     page = client.get("/committee/").get_data(as_text=True)
-    assert client.post("/logout", data={"csrf_token": csrf_token(page, "/logout")}).status_code == 303
+    response = client.post("/logout", data={"csrf_token": csrf_token(page, "/logout")})
+    assert response.status_code == 303
     response = thief.get("/committee/")
     assert response.status_code == 302
     assert response.headers["Location"].split("?")[0].endswith("/login")

@@ -169,7 +169,8 @@ def test_failure_limit_blocks_until_the_window_has_passed(app):
         )
         just_before = t0 + dt.timedelta(minutes=59, seconds=59)
         assert failures.blocked_until(s, "owner-check", "b7", now=just_before) is not None
-        assert failures.blocked_until(s, "owner-check", "b7", now=t0 + dt.timedelta(hours=1)) is None
+        an_hour_later = t0 + dt.timedelta(hours=1)
+        assert failures.blocked_until(s, "owner-check", "b7", now=an_hour_later) is None
         assert failures.blocked_until(s, "owner-check", "other", now=later) is None
 
 
@@ -181,7 +182,8 @@ def test_old_failures_are_cleaned_up(app):
     assert count(app, AttemptFailure) == 2
     with write(app) as s:
         # Recording deletes every failure older than the retention period, of any kind.
-        failures.record(s, "owner-check", "z", now=t0 + failures.RETENTION + dt.timedelta(minutes=1))
+        expired = t0 + failures.RETENTION + dt.timedelta(minutes=1)
+        failures.record(s, "owner-check", "z", now=expired)
     with read(app) as s:
         assert sorted(r.target for r in s.scalars(select(AttemptFailure))) == ["y", "z"]
     with write(app) as s:
