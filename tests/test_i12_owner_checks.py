@@ -190,3 +190,32 @@ def test_old_failures_are_cleaned_up(app):
         removed = failures.purge(s, now=t0 + failures.RETENTION * 3)
     assert removed == 2
     assert count(app, AttemptFailure) == 0
+
+
+def test_parallel_wrong_answers_never_exceed_the_limit(servers):
+    """Ten wrong answers at once, on two servers: at most 5 are checked (and counted)."""
+    import threading
+
+    one, two = servers
+    world = phone_world(one)
+    url = world.url(HOUSEHOLD)
+    clients = [english((one, two)[i % 2].test_client()) for i in range(10)]
+    forms = []
+    for client in clients:
+        html = client.get(url).get_data(as_text=True)
+        forms.append({"csrf_token": csrf_token(html), **BOTH_AGREE, "phone4": "0000"})
+    statuses: list[int] = []
+    start = threading.Barrier(len(clients))
+
+    def post(client, data):
+        start.wait()
+        statuses.append(client.post(url, data=data).status_code)
+
+    pairs = zip(clients, forms, strict=True)
+    threads = [threading.Thread(target=post, args=pair) for pair in pairs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [422] * 5 + [429] * 5
+    assert count(one, AttemptFailure) == 5
