@@ -209,3 +209,17 @@ def attempt_login(
     known = session.scalar(select(User.id).where(User.username == name)) is not None
     audit.record(session, "login.failed", actor=name[:64] if known else "?", subject="login")
     return LoginAttempt(None)
+
+
+def password_blocked_until(
+    session: Session, username: str, *, now: dt.datetime
+) -> dt.datetime | None:
+    """For a password re-entered by a signed-in user (sign-off): the account's login limit."""
+    key = _account_key(username.strip())
+    failures.lock(session, LOGIN_FAILURES, key)
+    return failures.blocked_until(session, LOGIN_FAILURES, key, now=now)
+
+
+def record_password_failure(session: Session, username: str, *, now: dt.datetime) -> None:
+    """A wrong re-entered password counts like a failed login of the account."""
+    failures.record(session, LOGIN_FAILURES, _account_key(username.strip()), now=now)
