@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask, current_app, g, request
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -11,6 +13,7 @@ from flask_wtf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import db as dbmod
+from .models import utcnow
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -71,8 +74,20 @@ FAILURE_LIMITS = {
     "token": "30/minute;300/hour",
     "receipt": "30/minute;300/hour",
     "login": "10/minute;50/hour",
-    "owner-check": "5/15minute",
 }
+# Wrong owner checks per ballot and failed logins per account are counted in the
+# database instead (services.failures), so every worker and app server sees them.
+
+
+def now() -> dt.datetime:
+    """The current time: config CLOCK (a callable, injected by tests) or the real clock."""
+    clock = current_app.config.get("CLOCK")
+    return clock() if clock is not None else utcnow()
+
+
+def limits_enabled() -> bool:
+    """RATELIMIT_ENABLED: `0` turns every failure limit off (load tests only)."""
+    return bool(current_app.config.get("RATELIMIT_ENABLED", True))
 
 
 def _limits(scope: str):

@@ -127,6 +127,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Raised whenever every existing session of the user must end (logout, password change
+    # or reset, deactivation, removal of a role or community): a session carries the value
+    # it was signed in with (get_id) and the user loader refuses any other.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     communities: Mapped[list[Community]] = relationship(secondary="user_community")
@@ -140,7 +144,8 @@ class User(Base):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        # Stored in the session at login; web's user loader refuses an outdated version.
+        return f"{self.id}:{self.session_version or 0}"
 
 
 class UserCommunity(Base):
@@ -434,3 +439,16 @@ class AuditEvent(Base):
     data: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AttemptFailure(Base):
+    """One failed attempt (wrong owner check, failed login…) at a target, for limits that
+    every worker and every app server must see alike (services.failures)."""
+
+    __tablename__ = "attempt_failure"
+    __table_args__ = (Index("ix_attempt_failure_kind_target_at", "kind", "target", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # owner-check | login | sms …
+    target: Mapped[str] = mapped_column(String(128))  # a ballot id, a hashed user name …
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

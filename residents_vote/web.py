@@ -34,6 +34,7 @@ ACCESS: dict[str, frozenset[str] | None] = {
     "staff": frozenset({"admin", "staff"}),
     "admin": frozenset({"admin"}),
     "committee": frozenset({"admin", "staff", "committee"}),
+    "account": frozenset({"admin", "staff", "committee"}),
 }
 PUBLIC_ENDPOINTS = frozenset({"static", "index", "health"})
 
@@ -73,8 +74,15 @@ def register_web(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str) -> User | None:
-        user = session().get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user is not None and user.active else None
+        # "id:session_version" (User.get_id): a session signed in before the user's
+        # sessions were ended (logout, password change, deactivation…) no longer loads.
+        ident, _, version = user_id.partition(":")
+        if not (ident.isdigit() and version.isdigit() and len(ident) < 19):
+            return None
+        user = session().get(User, int(ident))
+        if user is None or not user.active or int(version) != (user.session_version or 0):
+            return None
+        return user
 
     @app.before_request
     def _enforce_access():

@@ -110,6 +110,8 @@ ROUTES: dict[str, dict] = {
     "staff.confirmation_pdf": staff_page(get={200, 409}),  # 409 until the result is confirmed
     "staff.filing_zip": staff_page(get={200, 409}),
     "staff.mark_filed": staff_page(),
+    # account: the signed-in user's own password (POST with only a CSRF token: 422)
+    "account.password": committee_own(get={200, 422}),
     # admin
     "admin.user_list": admin_page(),
     "admin.user_update": admin_page(),

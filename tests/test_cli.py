@@ -133,7 +133,7 @@ def test_user_create_bad_input_exits_1(runner, app):
     cases = [
         (["user", "create", "u1", "--role", "admin"], PASSWORD),  # duplicate
         (["user", "create", "u2", "--role", "mayor"], PASSWORD),  # unknown role
-        (["user", "create", "u3", "--role", "staff"], "short"),  # password < 8
+        (["user", "create", "u3", "--role", "staff"], "short"),  # password < 10
         (["user", "create", "u4"], PASSWORD),  # --role missing
     ]
     for args, password in cases:

@@ -8,6 +8,7 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from ..web import check_blueprints
     from . import (
+        account,
         admin,
         auth,
         ballot,
@@ -22,6 +23,6 @@ def register_blueprints(app: Flask) -> None:
 
     del staff_audit, staff_proposals, staff_results, staff_votes  # routes live on staff.bp
 
-    for module in (auth, staff, admin, committee, ballot, public):
+    for module in (auth, account, staff, admin, committee, ballot, public):
         app.register_blueprint(module.bp)
     check_blueprints(app)

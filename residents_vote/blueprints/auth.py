@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import extensions
-from ..services import audit, users
+from ..models import User
+from ..services import users
+from ..web import local_time
 
 bp = Blueprint("auth", __name__)
 
@@ -42,14 +45,27 @@ def login():
         abort(429)
     if form.validate_on_submit():
         db = extensions.session()
-        user = users.authenticate(db, form.username.data, form.password.data)
-        if user is not None:
+        now = extensions.now()
+        attempt = users.attempt_login(
+            db, form.username.data, form.password.data, now=now,
+            limited=extensions.limits_enabled(),
+        )
+        if attempt.retry_at is not None:
+            db.rollback()
+            wait = max(1, math.ceil((attempt.retry_at - now).total_seconds()))
+            error = _(
+                "Too many failed logins for this account. Please try again after %(time)s.",
+                time=local_time(attempt.retry_at),
+            )
+            page = render_template("auth/login.html", form=form, error=error)
+            return page, 429, {"Retry-After": str(wait)}
+        if attempt.user is not None:
+            db.rollback()  # release the account's failure lock; nothing to write
             session.clear()  # a fresh session identifier at login
-            login_user(user)
+            login_user(attempt.user)
             target = _safe_next(request.args.get("next")) or url_for("index")
             return redirect(target, code=303)
         extensions.record_failure("login")
-        audit.record(db, "login.failed", actor=form.username.data[:64] or "?", subject="login")
         db.commit()
         error = _("Wrong username or password.")
     elif request.method == "POST":
@@ -60,6 +76,10 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
+    db = extensions.session()
+    user = db.get(User, current_user.id)
+    users.logout(db, user)  # every session of this user ends, copies of this cookie too
+    db.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), code=303)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -9,7 +11,7 @@ from sqlalchemy import select
 from .. import extensions
 from ..domain import receipts
 from ..models import ElectorateEntry, Proposal
-from ..services import ballots, proposals, voting
+from ..services import ballots, owner_checks, proposals, voting
 from ..services import costs as cost_service
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from ..web import translate_error
@@ -93,11 +95,17 @@ def submit(token: str):
         return page("ballot/ballot.html", answers=answers, errors=[])
     phone4 = request.form.get("phone4", "")
     if proposal.verify == "phone4":
-        key = f"ballot:{ballot.id}"
-        if extensions.over_failure_limit("owner-check", key):
-            abort(429)
-        if not voting.phone_matches(db, ballot.household_id, phone4):
-            extensions.record_failure("owner-check", key)
+        now = extensions.now()
+        check = owner_checks.check_phone4(
+            db, ballot, phone4, now=now, limited=extensions.limits_enabled()
+        )
+        if check.retry_at is not None:
+            db.rollback()
+            wait = max(1, math.ceil((check.retry_at - now).total_seconds()))
+            html, status = page("ballot/locked.html", 429, retry_at=check.retry_at)
+            return html, status, {"Retry-After": str(wait)}
+        if not check.ok:
+            db.commit()  # the wrong answer stays counted
             return page("ballot/ballot.html", 422, answers=answers, errors=[], phone_error=True)
     if request.form.get("confirm") != "yes":
         return page("ballot/confirm.html", answers=answers, phone4=phone4)

@@ -80,6 +80,10 @@ def _act(proposal_id: int, action):
     if extensions.over_failure_limit(FAILURE_SCOPE):
         abort(429)
     db = extensions.session()
+    now, limited = extensions.now(), extensions.limits_enabled()
+    if limited and users.password_blocked_until(db, current_user.username, now=now):
+        db.rollback()
+        abort(429)  # the account's failed-login limit (CONTRACT "Configuration")
     try:
         locked = proposals.lock(db, p.id)
         message = action(db, locked)
@@ -88,6 +92,9 @@ def _act(proposal_id: int, action):
         db.rollback()
         if isinstance(exc, Forbidden) and signoff.is_eligible(current_user, p.community):
             extensions.record_failure(FAILURE_SCOPE)
+            if limited:
+                users.record_password_failure(db, current_user.username, now=now)
+                db.commit()
         from ..web import translate_error
 
         db.expire_all()

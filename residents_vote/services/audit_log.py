@@ -131,7 +131,18 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict], str]] = {
     "user.activate": lambda e, d: _("Account %(user)s activated.", user=e.subject),
     "user.deactivate": lambda e, d: _("Account %(user)s deactivated.", user=e.subject),
     "user.password_reset": lambda e, d: _("Password of %(user)s reset.", user=e.subject),
-    "login.failed": lambda e, d: _("Failed login as %(user)s.", user=e.actor),
+    "login.failed": lambda e, d: (
+        _("Failed login with an unknown user name.")
+        if e.actor == "?"
+        else _("Failed login as %(user)s.", user=e.actor)
+    ),
+    "user.role": lambda e, d: _(
+        "Role of %(user)s changed from %(old)s to %(new)s.",
+        user=e.subject,
+        old=labels.role_label(d.get("from", "")),
+        new=labels.role_label(d.get("to", "")),
+    ),
+    "user.password_change": lambda e, d: _("%(user)s changed their password.", user=e.subject),
     "households.import": lambda e, d: _(
         "Household register imported: %(added)s added, %(updated)s updated, "
         "%(unchanged)s unchanged.",

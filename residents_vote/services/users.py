@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..models import ROLES, Community, User
-from . import audit
+from . import audit, failures, passwords
 from .errors import N_, Conflict, Invalid, NotFound
 
 # Compared against when the username is unknown, so a miss costs as much as a hit.
@@ -38,8 +43,7 @@ def create_user(
         raise Invalid(N_("Username must be 1 to 64 characters"))
     if role not in ROLES:
         raise Invalid(N_("Unknown role %(role)s"), role=role)
-    if len(password) < 8:
-        raise Invalid(N_("Password must be at least 8 characters"))
+    _check_policy(password, username)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(N_("User %(username)s already exists"), username=username)
     communities = [_community(session, slug) for slug in community_slugs]
@@ -90,6 +94,8 @@ def check_password(user: User, password: str) -> bool:
 
 def set_active(session: Session, user: User, active: bool, *, actor: str) -> None:
     user.active = active
+    if not active:
+        end_sessions(user)  # and they stay ended if the account is activated again
     audit.record(
         session,
         "user.activate" if active else "user.deactivate",
@@ -99,14 +105,17 @@ def set_active(session: Session, user: User, active: bool, *, actor: str) -> Non
 
 
 def reset_password(session: Session, user: User, password: str, *, actor: str) -> None:
-    if len(password) < 8:
-        raise Invalid(N_("Password must be at least 8 characters"))
+    _check_policy(password, user.username)
     user.password_hash = hash_password(password)
+    end_sessions(user)
     audit.record(session, "user.password_reset", actor=actor, subject=user.username)
 
 
 def set_communities(session: Session, user: User, slugs: list[str], *, actor: str) -> None:
-    user.communities = [_community(session, slug) for slug in slugs]
+    communities = [_community(session, slug) for slug in slugs]
+    if {c.id for c in user.communities} - {c.id for c in communities}:
+        end_sessions(user)  # a community was taken away
+    user.communities = communities
     audit.record(
         session, "user.assign", actor=actor, subject=user.username, data={"communities": slugs}
     )
@@ -120,3 +129,97 @@ def visible_communities(session: Session, user: User) -> list[Community]:
 
 def can_see(user: User, community: Community) -> bool:
     return user.role == "admin" or any(c.id == community.id for c in user.communities)
+
+
+# --- password policy, failed logins and sessions (issue 12 item 9) ----------------------
+
+
+def _check_policy(password: str, username: str) -> None:
+    problem = passwords.problem(password, username)
+    if problem is not None:
+        raise Invalid(problem)
+
+
+def end_sessions(user: User) -> None:
+    """End every existing session of the user at its next request: a session carries the
+    version it was signed in with (User.get_id) and the user loader refuses any other."""
+    user.session_version = (user.session_version or 0) + 1
+
+
+def logout(session: Session, user: User) -> None:
+    """Logging out ends every session of the user, including copies of this cookie."""
+    end_sessions(user)
+
+
+def set_role(session: Session, user: User, role: str, *, actor: str) -> None:
+    if role not in ROLES:
+        raise Invalid(N_("Unknown role %(role)s"), role=role)
+    if role == user.role:
+        return
+    old = user.role
+    user.role = role
+    end_sessions(user)  # the old role is removed
+    audit.record(
+        session, "user.role", actor=actor, subject=user.username, data={"from": old, "to": role}
+    )
+
+
+def change_password(session: Session, user: User, new: str) -> None:
+    """The user's own change, once the current password was checked (attempt_login)."""
+    _check_policy(new, user.username)
+    user.password_hash = hash_password(new)
+    end_sessions(user)
+    audit.record(session, "user.password_change", actor=user.username, subject=user.username)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    user: User | None  # the account when the password was right
+    retry_at: dt.datetime | None = None  # set when the account is refused for now (429)
+
+
+LOGIN_FAILURES = "login"
+
+
+def _account_key(username: str) -> str:
+    """The failure-counter target of a typed user name: keyed hash, never the name itself
+    (a mistyped name may be a password), the same for known and unknown names."""
+    secret = str(current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(secret, username.encode(), hashlib.sha256).hexdigest()
+
+
+def attempt_login(
+    session: Session, username: str, password: str, *, now: dt.datetime, limited: bool = True
+) -> LoginAttempt:
+    """Check a login; failures are counted per account name (at most 10 per 15 minutes,
+    then refused even with the right password) and audited, inside the caller's
+    transaction. A name that matches no account is never written to the audit log."""
+    name = username.strip()
+    key = _account_key(name)
+    if limited:
+        failures.lock(session, LOGIN_FAILURES, key)
+        retry_at = failures.blocked_until(session, LOGIN_FAILURES, key, now=now)
+        if retry_at is not None:
+            return LoginAttempt(None, retry_at)
+    user = authenticate(session, name, password)
+    if user is not None:
+        return LoginAttempt(user)
+    if limited:
+        failures.record(session, LOGIN_FAILURES, key, now=now)
+    known = session.scalar(select(User.id).where(User.username == name)) is not None
+    audit.record(session, "login.failed", actor=name[:64] if known else "?", subject="login")
+    return LoginAttempt(None)
+
+
+def password_blocked_until(
+    session: Session, username: str, *, now: dt.datetime
+) -> dt.datetime | None:
+    """For a password re-entered by a signed-in user (sign-off): the account's login limit."""
+    key = _account_key(username.strip())
+    failures.lock(session, LOGIN_FAILURES, key)
+    return failures.blocked_until(session, LOGIN_FAILURES, key, now=now)
+
+
+def record_password_failure(session: Session, username: str, *, now: dt.datetime) -> None:
+    """A wrong re-entered password counts like a failed login of the account."""
+    failures.record(session, LOGIN_FAILURES, _account_key(username.strip()), now=now)
