@@ -5,7 +5,7 @@ counted per target by every worker and app server alike, and user_account.sessio
 to end every existing session of a user.
 
 Revision ID: attempt_failure
-Revises: 0001
+Revises: plan_funding
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "attempt_failure"
-down_revision = "0001"
+down_revision = "plan_funding"
 branch_labels = None
 depends_on = None
 
