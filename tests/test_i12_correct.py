@@ -42,7 +42,8 @@ def corrections(app) -> int:
 
 def correct_cli(runner, pid, household=HOUSEHOLD, answers="1=oppose,2=oppose", **opts):
     args = ["votes", "correct", pid, household, "--answers", answers]
-    args += ["--reason", opts.get("reason", "typed the wrong box"), "--by", opts.get("by", "staff1")]
+    reason = opts.get("reason", "typed the wrong box")
+    args += ["--reason", reason, "--by", opts.get("by", "staff1")]
     return cli(runner, *args)
 
 

@@ -77,7 +77,7 @@ def world(app):
     return factories.voting_world(app)
 
 
-# --- the household may vote again ---------------------------------------------------------------
+# --- the household may vote again -------------------------------------------------------------
 
 
 def test_void_lets_the_household_vote_again_online(app, runner, client, world):
@@ -85,7 +85,7 @@ def test_void_lets_the_household_vote_again_online(app, runner, client, world):
     receipt = factories.cast(app, pid, HOUSEHOLD, {1: "oppose", 2: "oppose"})
     assert ballot_status(app, world.tokens[HOUSEHOLD]) == "used"
     english(client)
-    assert "name=\"q1\"" not in client.get(world.url(HOUSEHOLD)).get_data(as_text=True)
+    assert 'name="q1"' not in client.get(world.url(HOUSEHOLD)).get_data(as_text=True)
 
     out = ok(void_cli(runner, pid))
     assert HOUSEHOLD in out and "voided" in out
@@ -141,7 +141,7 @@ def test_void_of_an_entry_without_a_ballot(app, runner):
     assert HOUSEHOLD in {i.code for i in issued}
 
 
-# --- evidence, audit, dashboard --------------------------------------------------------------------
+# --- evidence, audit, dashboard ---------------------------------------------------------------
 
 
 def test_void_on_the_staff_page_keeps_scan_reason_and_audit(app, client, world):
@@ -241,7 +241,7 @@ def test_voided_receipt_says_voided_not_counted(app, runner, client, world):
         assert "Oppose" not in html  # the old answers are not shown as valid
 
 
-# --- refusals ----------------------------------------------------------------------------------------
+# --- refusals ---------------------------------------------------------------------------------
 
 
 def test_void_refused_for_an_online_vote(app, runner, client, world):
@@ -313,7 +313,7 @@ def test_void_cli_refusals_change_nothing(app, runner, world, case):
     assert state(app) == before
 
 
-# --- the filing package keeps the voided entry ---------------------------------------------------
+# --- the filing package keeps the voided entry ------------------------------------------------
 
 
 def test_filing_package_lists_the_voided_entry_and_its_scan(app):
