@@ -289,7 +289,16 @@ def test_void_refused_for_a_cancelled_vote(app, runner, world):
 
 
 @pytest.mark.parametrize(
-    "case", ["no reason", "unknown household", "no vote", "not staff", "unknown user", "no id"]
+    "case",
+    [
+        "no reason",
+        "long reason",
+        "unknown household",
+        "no vote",
+        "not staff",
+        "unknown user",
+        "no id",
+    ],
 )
 def test_void_cli_refusals_change_nothing(app, runner, world, case):
     pid = world.proposal_id
@@ -298,6 +307,8 @@ def test_void_cli_refusals_change_nothing(app, runner, world, case):
     args = {"pid": pid, "household": HOUSEHOLD, "reason": REASON, "by": "staff1"}
     if case == "no reason":
         args["reason"] = "  "
+    elif case == "long reason":
+        args["reason"] = "x" * 1001
     elif case == "unknown household":
         args["household"] = "9-9-999"
     elif case == "no vote":

@@ -306,7 +306,7 @@ def _reason(reason: str, message: str, *, limit: int | None = None) -> str:
     if not reason:
         raise Invalid(message)
     if limit is not None and len(reason) > limit:
-        raise Invalid(N_("The reason is too long (at most %(n)s characters)"), n=REASON_MAX)
+        raise Invalid(N_("The reason is too long (at most %(n)s characters)"), n=limit)
     return reason
 
 
