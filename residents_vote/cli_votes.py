@@ -262,6 +262,53 @@ def votes_record(proposal_id, household, answers, channel, proxy_name, username)
     click.echo(f"recorded {channel} ballot for {household}; receipt {cast.receipt}")
 
 
+def _user(s, username: str) -> User:
+    user = s.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise Invalid(N_("Unknown user %(user)s"), user=username)
+    return user
+
+
+@votes_cli.command("correct")
+@click.argument("proposal_id", type=int)
+@click.argument("household")
+@click.option("--answers", required=True)
+@click.option("--reason", required=True)
+@click.option("--by", "username", required=True)
+@guarded
+def votes_correct(proposal_id, household, answers, reason, username):
+    """Correct a data-entry error in a paper or proxy entry (before the preliminary result)."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        user = _user(s, username)
+        entry = voting.entry_by_code(s, proposal, household)
+        vote = voting.recorded_vote(s, proposal, entry)
+        parsed = voting.parse_answers(answers, len(proposal.questions))
+        voting.correct(s, vote, parsed, reason, by=user)
+        given = ",".join(f"{n}={a}" for n, a in sorted(parsed.items()))
+        line = f"corrected the {vote.channel} entry of {entry.code}: {given}"
+    click.echo(line)
+
+
+@votes_cli.command("void")
+@click.argument("proposal_id", type=int)
+@click.argument("household")
+@click.option("--reason", required=True)
+@click.option("--by", "username", required=True)
+@guarded
+def votes_void(proposal_id, household, reason, username):
+    """Void a paper or proxy entry made under the wrong household; it may vote again."""
+    with write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        user = _user(s, username)
+        voided = voting.void(s, proposal, household, reason, by=user)
+        line = (
+            f"voided the {voided.channel} entry of {household.strip()}; "
+            "the household may vote again"
+        )
+    click.echo(line)
+
+
 def register(app: Flask) -> None:
     for group in (proposal_cli, ballots_cli, votes_cli):
         app.cli.add_command(group)

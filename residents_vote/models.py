@@ -365,6 +365,8 @@ class Attachment(Base):
     community_id: Mapped[int] = mapped_column(ForeignKey("community.id"), index=True)
     proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposal.id"), index=True)
     vote_id: Mapped[int | None] = mapped_column(ForeignKey("vote.id"))
+    # The scan of an entry that was voided stays in the evidence, linked to that entry.
+    voided_vote_id: Mapped[int | None] = mapped_column(ForeignKey("voided_vote.id"))
     posting_id: Mapped[int | None] = mapped_column(ForeignKey("notice_posting.id"))
     kind: Mapped[str] = mapped_column(String(32))  # plan | ballot_scan | proxy_auth | notice_photo
     filename: Mapped[str] = mapped_column(String(200))
@@ -452,3 +454,30 @@ class AttemptFailure(Base):
     kind: Mapped[str] = mapped_column(String(32))  # owner-check | login | sms …
     target: Mapped[str] = mapped_column(String(128))  # a ballot id, a hashed user name …
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+class VoidedVote(Base):
+    """A paper or proxy entry voided because it was made under the wrong household.
+
+    Moved out of `vote` (so the one-vote-per-household constraint and every count stay as
+    they are) and kept as evidence with its answers, who voided it, when and why; its scans
+    point here (Attachment.voided_vote_id). Never changed after it is written.
+    """
+
+    __tablename__ = "voided_vote"
+    __table_args__ = (CheckConstraint(_in("channel", CHANNELS), name="channel"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    vote_id: Mapped[int] = mapped_column(Integer)  # the id it had in `vote` (audit events name it)
+    channel: Mapped[str] = mapped_column(String(16))
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    proxy_name: Mapped[str] = mapped_column(String(100), default="")
+    receipt_code: Mapped[str] = mapped_column(String(32), unique=True)
+    answers: Mapped[str] = mapped_column(Text)  # JSON {"1": "agree", ...}
+    cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    corrected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    voided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    voided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    reason: Mapped[str] = mapped_column(Text)

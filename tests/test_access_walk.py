@@ -100,7 +100,8 @@ ROUTES: dict[str, dict] = {
     "staff.objection_answer": staff_page(),
     "staff.objection_paper": staff_page(),
     "staff.vote_lookup": staff_page(get={200, 302, 303}),  # no code given: back to the form
-    "staff.vote_correct": staff_page(),
+    "staff.vote_correct": staff_page(get={200, 409}),  # 409: not correctable any more
+    "staff.vote_void": staff_page(get={200, 409}),  # 409: the result is already posted
     "staff.audit_log": staff_page(),
     "staff.nonvoters": staff_page(),
     "staff.nonvoters_pdf": staff_page(),

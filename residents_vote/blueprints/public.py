@@ -94,6 +94,9 @@ def receipt(public_id: str):
     try:
         vote, entry = voting.by_receipt(extensions.session(), proposal, code)
     except NotFound:
+        voided = _voided_receipt(proposal, code)
+        if voided is not None:
+            return voided
         extensions.record_failure("receipt")
         return render_template(
             "public/receipt.html",
@@ -110,6 +113,24 @@ def receipt(public_id: str):
         vote=vote,
         entry=entry,
         code=receipts.display(vote.receipt_code),
+    )
+
+
+def _voided_receipt(proposal: Proposal, code: str):
+    """A receipt of an entry that staff voided: say so (it is not counted), without its
+    answers; None when the code is not one of those either."""
+    try:
+        voided, entry = voting.voided_by_receipt(extensions.session(), proposal, code)
+    except NotFound:
+        return None
+    return render_template(
+        "public/receipt.html",
+        proposal=proposal,
+        community=proposal.community,
+        vote=None,
+        voided=voided,
+        entry=entry,
+        code=receipts.display(voided.receipt_code),
     )
 
 

@@ -180,6 +180,7 @@ def proposal(proposal_id: int):
         community=p.community,
         live=live,
         stats=dashboard.stats(db, p) if live else None,
+        voided=dashboard.voided_entries(db, p) if live else [],
         shortfall=[notices.shortfall_label(v.results, p.headcount) for v in live.verdicts]
         if live
         else [],

@@ -33,6 +33,7 @@ ACTIONS = {
     "ballots.revoke": _l("Ballots revoked"),
     "vote.cast": _l("Vote recorded"),
     "vote.correct": _l("Vote corrected"),
+    "vote.void": _l("Entry voided"),
     "proposal.close": _l("Voting closed"),
     "objection.file": _l("Objection filed"),
     "objection.answer": _l("Objection answered"),
@@ -189,6 +190,13 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict], str]] = {
         household=e.subject,
         before=_answers(d.get("before")),
         after=_answers(d.get("after")),
+        reason=d.get("reason", ""),
+    ),
+    "vote.void": lambda e, d: _(
+        "%(channel)s entry of household %(household)s voided (made under the wrong "
+        "household); the household may vote again. Reason: %(reason)s",
+        channel=labels.channel_label(d.get("channel", "paper")),
+        household=e.subject,
         reason=d.get("reason", ""),
     ),
     "proposal.close": lambda e, d: _(

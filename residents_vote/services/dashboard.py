@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.register import code_sort_key, escape_cell
 from ..domain.tally import format_area
-from ..models import ElectorateEntry, Household, Proposal, Vote
+from ..models import Attachment, ElectorateEntry, Household, Proposal, User, VoidedVote, Vote
 from ..web import local_zone
 
 
@@ -33,6 +33,7 @@ class Stats:
     by_channel: dict[str, int]
     by_building: list[BuildingTurnout]
     by_day: list[tuple[str, int, int]]  # local date, votes that day, running total
+    voided: int = 0  # paper and proxy entries voided (made under the wrong household)
 
 
 def stats(session: Session, proposal: Proposal) -> Stats:
@@ -65,7 +66,47 @@ def stats(session: Session, proposal: Proposal) -> Stats:
         (BuildingTurnout(b, n, v, a, va) for b, (n, v, a, va) in totals.items()),
         key=lambda t: code_sort_key(t.building),
     )
-    return Stats(by_channel, by_building, _by_day(session, proposal))
+    voided_count = session.scalar(
+        select(func.count()).select_from(VoidedVote).where(VoidedVote.proposal_id == proposal.id)
+    )
+    return Stats(by_channel, by_building, _by_day(session, proposal), voided_count or 0)
+
+
+@dataclass(frozen=True)
+class VoidedEntry:
+    """A voided paper or proxy entry, as the staff dashboard lists it."""
+
+    code: str
+    channel: str
+    cast_at: dt.datetime
+    voided_at: dt.datetime
+    voided_by: str
+    reason: str
+    evidence: int  # scans kept with it
+
+
+def voided_entries(session: Session, proposal: Proposal) -> list[VoidedEntry]:
+    evidence = (
+        select(func.count())
+        .select_from(Attachment)
+        .where(Attachment.voided_vote_id == VoidedVote.id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(VoidedVote, ElectorateEntry.code, User.username, evidence)
+        .join(
+            ElectorateEntry,
+            (ElectorateEntry.proposal_id == VoidedVote.proposal_id)
+            & (ElectorateEntry.household_id == VoidedVote.household_id),
+        )
+        .join(User, User.id == VoidedVote.voided_by_id)
+        .where(VoidedVote.proposal_id == proposal.id)
+        .order_by(VoidedVote.voided_at, VoidedVote.id)
+    ).all()
+    return [
+        VoidedEntry(code, v.channel, v.cast_at, v.voided_at, username, v.reason, n or 0)
+        for v, code, username, n in rows
+    ]
 
 
 def _by_day(session: Session, proposal: Proposal) -> list[tuple[str, int, int]]:

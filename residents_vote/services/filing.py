@@ -2,7 +2,8 @@
 
 The package is a ZIP the street / district office can check on its own: the three
 notices, the signed confirmation, the final tally JSON exactly as published (its
-SHA-256 is printed on the confirmation), every vote without names, the evidence files,
+SHA-256 is printed on the confirmation), every vote without names, the entries voided as
+made under the wrong household (with the reason and their scans), the evidence files,
 the proposal's audit events, and a manifest with the SHA-256 of every other file.
 Documents are rendered in Chinese whatever the language of the staff member's page.
 """
@@ -34,6 +35,7 @@ from ..models import (
     NoticePosting,
     Proposal,
     User,
+    VoidedVote,
     Vote,
     utcnow,
 )
@@ -269,6 +271,63 @@ def votes_csv(session: Session, proposal: Proposal) -> bytes:
     return _csv(out)
 
 
+VOIDED_HEADER = [
+    "household",
+    "channel",
+    "answers",
+    "time",
+    "received",
+    "corrected",
+    "voided_at",
+    "voided_by",
+    "entered_by",
+    "reason",
+    "evidence",
+]
+
+
+def _voided(session: Session, proposal: Proposal) -> list[tuple[VoidedVote, str]]:
+    return list(
+        session.execute(
+            select(VoidedVote, ElectorateEntry.code)
+            .join(
+                ElectorateEntry,
+                (ElectorateEntry.proposal_id == VoidedVote.proposal_id)
+                & (ElectorateEntry.household_id == VoidedVote.household_id),
+            )
+            .where(VoidedVote.proposal_id == proposal.id)
+            .order_by(VoidedVote.voided_at, VoidedVote.id)
+        ).all()
+    )
+
+
+def voided_csv(
+    session: Session, proposal: Proposal, evidence: dict[int, list[str]] | None = None
+) -> bytes:
+    """Entries voided as made under the wrong household: answers, who, when, why, and the
+    evidence files kept with them (no names, no proxy names, no receipt codes)."""
+    users = dict(session.execute(select(User.id, User.username)).all())
+    out: list[list[object]] = [list(VOIDED_HEADER)]
+    for voided, code in _voided(session, proposal):
+        answers = json.loads(voided.answers)
+        out.append(
+            [
+                code,
+                voided.channel,
+                ";".join(f"{n}={answers[n]}" for n in sorted(answers, key=int)),
+                _iso(voided.cast_at),
+                _iso(voided.received_at),
+                _iso(voided.corrected_at),
+                _iso(voided.voided_at),
+                users.get(voided.voided_by_id, ""),
+                users.get(voided.entered_by_id, ""),
+                voided.reason,
+                " ".join((evidence or {}).get(voided.id, [])),
+            ]
+        )
+    return _csv(out)
+
+
 def proposal_events(session: Session, proposal: Proposal) -> list[AuditEvent]:
     return list(
         session.scalars(
@@ -393,17 +452,24 @@ def package(session: Session, proposal: Proposal, *, now: dt.datetime | None = N
             .where(Vote.proposal_id == proposal.id)
         ).all()
     )
+    voided_codes = {v.id: code for v, code in _voided(session, proposal)}
     attachments = []
     photos: dict[int, list[str]] = {}
+    voided_files: dict[int, list[str]] = {}
     for a in _evidence(session, proposal):
         name = None
+        household = codes.get(a.vote_id) or voided_codes.get(a.voided_vote_id) or ""
         if a.data is not None:
-            label = _safe_name(codes[a.vote_id]) + "-" if a.vote_id in codes else ""
+            label = _safe_name(household) + "-" if household else ""
+            if a.voided_vote_id is not None:
+                label = "voided-" + label
             ext = EXTENSIONS.get(a.content_type, ".bin")
             name = f"evidence/{_safe_name(a.kind)}/{label}{a.id}{ext}"
             files.append((name, a.data))
             if a.posting_id is not None:
                 photos.setdefault(a.posting_id, []).append(name)
+            if a.voided_vote_id is not None:
+                voided_files.setdefault(a.voided_vote_id, []).append(name)
         attachments.append(
             {
                 "id": a.id,
@@ -412,13 +478,15 @@ def package(session: Session, proposal: Proposal, *, now: dt.datetime | None = N
                 "content_type": a.content_type,
                 "size": a.size,
                 "sha256": a.sha256,
-                "household": codes.get(a.vote_id, ""),
+                "household": household,
+                "voided": a.voided_vote_id is not None,
                 "posting_id": a.posting_id,
                 "uploaded_at": _iso(a.created_at),
                 "file": name,
                 "purged": a.data is None,
             }
         )
+    files.append(("voided.csv", voided_csv(session, proposal, voided_files)))
     files.append(("postings.csv", _postings_csv(session, proposal, photos)))
     events = proposal_events(session, proposal)
     files.append(("audit.csv", audit_csv(events)))

@@ -25,7 +25,16 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..domain import periods
-from ..models import Attachment, Community, Household, Objection, Proposal, Vote, utcnow
+from ..models import (
+    Attachment,
+    Community,
+    Household,
+    Objection,
+    Proposal,
+    VoidedVote,
+    Vote,
+    utcnow,
+)
 from . import audit
 from .errors import Conflict, Problems
 
@@ -160,6 +169,12 @@ def purge(
         .values(proxy_name="")
         .execution_options(synchronize_session=False)
     ).rowcount
+    proxies += session.execute(
+        update(VoidedVote)
+        .where(VoidedVote.proposal_id.in_(proposal_ids), VoidedVote.proxy_name != "")
+        .values(proxy_name="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
     attachments = session.execute(
         update(Attachment)
         .where(
@@ -208,6 +223,9 @@ def personal_data_left(session: Session, community: Community) -> int:
         select(func.count())
         .select_from(Vote)
         .where(Vote.proposal_id.in_(proposal_ids), Vote.proxy_name != ""),
+        select(func.count())
+        .select_from(VoidedVote)
+        .where(VoidedVote.proposal_id.in_(proposal_ids), VoidedVote.proxy_name != ""),
         select(func.count())
         .select_from(Attachment)
         .where(

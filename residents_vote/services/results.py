@@ -301,7 +301,15 @@ def answer_objection(
                 ),
                 code=objection.household_code,
             )
-        voting.correct(session, vote, correction, f"objection {objection.id}: {answer}", by=by)
+        voting.correct(
+            session,
+            vote,
+            correction,
+            f"objection {objection.id}: {answer}",
+            by=by,
+            statuses=("publicity",),
+            now=now,
+        )
         return republish(
             session,
             proposal,

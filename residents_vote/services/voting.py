@@ -1,14 +1,18 @@
 """Casting and recording votes: online, paper and proxy; corrections of entry errors.
 
 One household, one vote per proposal, whatever the channel: a unique constraint
-enforces it, so two racing requests cannot both succeed. A confirmed vote is final;
-staff correct only a data-entry error, with a recorded reason.
+enforces it, so two racing requests cannot both succeed. A confirmed vote is final; a
+vote cast online belongs to the household and staff never change it. For a paper or
+proxy entry, before the preliminary result, staff may correct a data-entry error or void
+an entry made under the wrong household, each with a recorded reason (DOMAIN.md 4).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -18,11 +22,13 @@ from sqlalchemy.orm import Session
 from ..domain import receipts
 from ..models import (
     ANSWERS,
+    Attachment,
     Ballot,
     ElectorateEntry,
     Household,
     Proposal,
     User,
+    VoidedVote,
     Vote,
     VoteAnswer,
     utcnow,
@@ -31,6 +37,10 @@ from . import audit, proposals
 from .errors import N_, Conflict, Forbidden, Invalid, NotFound
 
 ONLINE_ANSWERS = ("agree", "oppose", "abstain")
+# Statuses in which staff may correct or void a paper or proxy entry: before the
+# preliminary result is posted (CONTRACT.md `votes correct`, `votes void`).
+CHANGEABLE = ("voting", "counting")
+REASON_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -248,6 +258,58 @@ def record_paper(
     )
 
 
+def answers_digest(proposal_id: int, household_code: str, answers: dict[int, str]) -> str:
+    """SHA-256 of a canonical form of one household's answers (no names): what an audit
+    event records so that the answers can be checked later without being exposed."""
+    canonical = json.dumps(
+        {
+            "proposal": proposal_id,
+            "household": household_code,
+            "answers": {str(n): answers[n] for n in sorted(answers)},
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def require_changeable(
+    proposal: Proposal,
+    vote: Vote,
+    code: str,
+    *,
+    statuses: tuple[str, ...] = CHANGEABLE,
+) -> None:
+    """Refuse (409) to change a vote the household cast online, or any entry outside
+    `statuses` (by default: before the preliminary result)."""
+    if vote.channel == "online":
+        raise Conflict(
+            N_(
+                "Household %(code)s voted online: a vote cast online belongs to the household "
+                "and cannot be corrected or voided by staff"
+            ),
+            code=code,
+        )
+    if proposal.status not in statuses:
+        raise Conflict(
+            N_(
+                "Paper and proxy entries can be corrected or voided only before the "
+                "preliminary result is posted (status: %(status)s)"
+            ),
+            status=proposal.status,
+        )
+
+
+def _reason(reason: str, message: str, *, limit: int | None = None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid(message)
+    if limit is not None and len(reason) > limit:
+        raise Invalid(N_("The reason is too long (at most %(n)s characters)"), n=limit)
+    return reason
+
+
 def correct(
     session: Session,
     vote: Vote,
@@ -255,22 +317,24 @@ def correct(
     reason: str,
     *,
     by: User,
+    statuses: tuple[str, ...] = CHANGEABLE,
+    now: dt.datetime | None = None,
 ) -> None:
-    """Fix a data-entry error on a recorded vote; the old and new answers are audited."""
+    """Fix a data-entry error in a paper or proxy entry; the old and new answers are
+    audited. `statuses`: when it is allowed (an accepted objection passes `publicity`)."""
     proposal = session.get(Proposal, vote.proposal_id)
     if not can_enter(by, proposal):
         raise Forbidden(
             N_("User %(user)s may not correct ballots for this community"), user=by.username
         )
-    reason = reason.strip()
-    if not reason:
-        raise Invalid(N_("A correction needs a reason"))
+    entry = _entry(session, proposal, vote.household_id)
+    require_changeable(proposal, vote, entry.code, statuses=statuses)
+    reason = _reason(reason, N_("A correction needs a reason"))
     check_answers(answers, len(proposal.questions), ANSWERS)
     before = {a.question_number: a.answer for a in vote.answers}
     for answer in vote.answers:
         answer.answer = answers[answer.question_number]
-    vote.corrected_at = utcnow()
-    entry = _entry(session, proposal, vote.household_id)
+    vote.corrected_at = now or utcnow()
     audit.record_for(
         session,
         proposal,
@@ -279,6 +343,135 @@ def correct(
         subject=entry.code,
         data={"before": before, "after": answers, "reason": reason},
     )
+
+
+def entry_by_code(session: Session, proposal: Proposal, household_code: str) -> ElectorateEntry:
+    entry = session.scalar(
+        select(ElectorateEntry).where(
+            ElectorateEntry.proposal_id == proposal.id,
+            ElectorateEntry.code == household_code.strip(),
+        )
+    )
+    if entry is None:
+        raise Invalid(
+            N_("Household %(code)s is not in the electorate of this proposal"),
+            code=household_code,
+        )
+    return entry
+
+
+def recorded_vote(session: Session, proposal: Proposal, entry: ElectorateEntry) -> Vote:
+    vote = existing_vote(session, proposal.id, entry.household_id)
+    if vote is None:
+        raise NotFound(N_("Household %(code)s has no recorded vote"), code=entry.code)
+    return vote
+
+
+def void(
+    session: Session,
+    proposal: Proposal,
+    household_code: str,
+    reason: str,
+    *,
+    by: User,
+    now: dt.datetime | None = None,
+) -> VoidedVote:
+    """Void a paper or proxy entry made under the wrong household (proposal locked).
+
+    The entry moves to `voided_vote` with who voided it, when and why; its scans stay
+    in the evidence, linked to it; the household's ballot works again, so it may vote
+    again; the audit event records the voided answers' digest, never the proxy's name.
+    """
+    if not can_enter(by, proposal):
+        raise Forbidden(
+            N_("User %(user)s may not void ballots for this community"), user=by.username
+        )
+    entry = entry_by_code(session, proposal, household_code)
+    vote = recorded_vote(session, proposal, entry)
+    require_changeable(proposal, vote, entry.code)
+    reason = _reason(reason, N_("Voiding an entry needs a reason"), limit=REASON_MAX)
+    now = now or utcnow()
+    answers = {a.question_number: a.answer for a in vote.answers}
+    voided = VoidedVote(
+        proposal_id=proposal.id,
+        household_id=vote.household_id,
+        vote_id=vote.id,
+        channel=vote.channel,
+        entered_by_id=vote.entered_by_id,
+        proxy_name=vote.proxy_name,
+        receipt_code=vote.receipt_code,
+        answers=json.dumps({str(n): a for n, a in sorted(answers.items())}),
+        cast_at=vote.cast_at,
+        received_at=getattr(vote, "received_at", None),
+        corrected_at=vote.corrected_at,
+        voided_at=now,
+        voided_by_id=by.id,
+        reason=reason,
+    )
+    session.add(voided)
+    session.flush()
+    evidence = list(
+        session.scalars(
+            select(Attachment).where(Attachment.vote_id == vote.id).order_by(Attachment.id)
+        )
+    )
+    for attachment in evidence:
+        attachment.vote_id = None
+        attachment.voided_vote_id = voided.id
+    # The household's ballot was marked used by this entry: its link works again.
+    ballot = session.scalar(
+        select(Ballot).where(
+            Ballot.proposal_id == proposal.id,
+            Ballot.household_id == vote.household_id,
+            Ballot.status == "used",
+        )
+    )
+    if ballot is not None:
+        ballot.status = "live"
+    entered_by = session.get(User, vote.entered_by_id) if vote.entered_by_id else None
+    session.flush()
+    session.delete(vote)
+    session.flush()
+    audit.record_for(
+        session,
+        proposal,
+        "vote.void",
+        actor=by.username,
+        subject=entry.code,
+        data={
+            "channel": voided.channel,
+            "answers_sha256": answers_digest(proposal.id, entry.code, answers),
+            "reason": reason,
+            "cast_at": voided.cast_at.isoformat(),
+            "entered_by": entered_by.username if entered_by else None,
+            "proxy": bool(voided.proxy_name),
+            "vote_id": voided.vote_id,
+            "evidence": [a.sha256 for a in evidence],
+            "serial": ballot.serial if ballot else None,
+        },
+    )
+    return voided
+
+
+def voided_answers(voided: VoidedVote) -> dict[int, str]:
+    return {int(n): a for n, a in json.loads(voided.answers).items()}
+
+
+def voided_by_receipt(
+    session: Session, proposal: Proposal, code: str
+) -> tuple[VoidedVote, ElectorateEntry]:
+    """The voided entry that carried this receipt code (NotFound if there is none)."""
+    normal = receipts.normalize(code)
+    if not receipts.looks_valid(normal):
+        raise NotFound(N_("No vote has this receipt code."))
+    voided = session.scalar(
+        select(VoidedVote).where(
+            VoidedVote.proposal_id == proposal.id, VoidedVote.receipt_code == normal
+        )
+    )
+    if voided is None:
+        raise NotFound(N_("No vote has this receipt code."))
+    return voided, _entry(session, proposal, voided.household_id)
 
 
 def by_receipt(session: Session, proposal: Proposal, code: str) -> tuple[Vote, ElectorateEntry]:
