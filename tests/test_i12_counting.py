@@ -290,7 +290,14 @@ def test_cancel_and_extend_are_refused_while_counting(app, runner, client):
     assert status(app, world.proposal_id) == "counting"
     refused(cli(runner, "proposal", "cancel", world.proposal_id, "--reason", "结果不理想"))
     refused(
-        cli(runner, "proposal", "extend", world.proposal_id, "--closes", iso(factories.ahead(days=3)))
+        cli(
+            runner,
+            "proposal",
+            "extend",
+            world.proposal_id,
+            "--closes",
+            iso(factories.ahead(days=3)),
+        )
     )
     assert status(app, world.proposal_id) == "counting"
 

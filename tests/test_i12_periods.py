@@ -17,7 +17,7 @@ from residents_vote.services import proposals, results
 from residents_vote.services.errors import Conflict, Invalid
 from tests import factories
 from tests.helpers import login, read, write
-from tests.test_proposals import cli, ok, refused
+from tests.test_proposals import cli, refused
 
 SH = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC
@@ -66,7 +66,7 @@ def test_a_late_published_result_keeps_its_full_objection_period(app):
     assert data["objection_period"]["start"] == local(2026, 3, 7).astimezone(UTC).isoformat()
     assert data["objection_period"]["end"] == end.isoformat()
     assert data["published_at"] == local(2026, 3, 6, 10).astimezone(UTC).isoformat()
-    with read(app) as s:
+    with read(app) as s, app.app_context():
         assert results.local_end(proposals.get(s, pid).objection_ends_at) == "2026-03-13 24:00"
     with pytest.raises(Conflict):
         finalize(app, pid, local(2026, 3, 13, 23, 59, 59).astimezone(UTC))
@@ -231,7 +231,8 @@ def test_a_saturday_last_day_moves_to_monday(app):
     end, data = publish(app, pid, local(2026, 3, 7, 10).astimezone(UTC))
     assert end == local(2026, 3, 17).astimezone(UTC)
     assert data["objection_period"]["end"] == end.isoformat()
-    assert results.local_end(end) == "2026-03-16 24:00"
+    with app.app_context():
+        assert results.local_end(end) == "2026-03-16 24:00"
 
 
 def test_a_working_sunday_of_the_official_schedule_does_not_move(app):
@@ -302,9 +303,18 @@ def test_a_year_without_schedule_warns_on_the_staff_page(app, client):
     factories.community(app)
     factories.staff_user(app)
     pid = factories.proposal(
-        app, opened_at=factories.ago(minutes=1), starts=closes - dt.timedelta(days=10), closes=closes
+        app,
+        opened_at=factories.ago(minutes=1),
+        starts=closes - dt.timedelta(days=10),
+        closes=closes,
     )
-    covered = factories.proposal(app)  # the current year's schedule is known
+    covered = factories.proposal(  # posted in 2026: the official schedule covers it
+        app,
+        opened_at=local(2026, 2, 20).astimezone(UTC),
+        starts=local(2026, 2, 20).astimezone(UTC),
+        closes=local(2026, 3, 6, 18).astimezone(UTC),
+    )
+    publish(app, covered, local(2026, 3, 7, 10).astimezone(UTC))
     client.set_cookie("lang", "en")
     assert login(client, "staff1").status_code == 303
     warning = "official holiday schedule for 2099 is missing"

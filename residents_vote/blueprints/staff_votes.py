@@ -41,7 +41,7 @@ def vote_correct(proposal_id: int, code: str):
             abort(400)
         try:
             locked = proposals.lock(db, proposal.id)
-            if locked.status != "voting":
+            if locked.status not in ("voting", "counting"):
                 raise Conflict(N_("After closing, correct a vote by answering an objection"))
             answers = {q.number: request.form.get(f"q{q.number}", "") for q in locked.questions}
             voting.correct(db, vote, answers, request.form.get("reason", ""), by=current_user)
