@@ -114,7 +114,12 @@ def proposal_cancel(proposal_id, reason):
 @click.argument("proposal_id", type=int)
 @guarded
 def proposal_tally(proposal_id):
-    """Print the tally JSON (live while voting is open)."""
+    """Print the tally JSON (live while voting is open or counting)."""
+    with read() as s:
+        due = proposals.phase(proposals.get(s, proposal_id)) == "counting"
+    if due:  # voting closed at the announced time: the status becomes `counting` first
+        with write() as s:
+            proposals.count_if_due(s, proposals.lock(s, proposal_id))
     with read() as s:
         proposal = proposals.get(s, proposal_id)
         if proposal.status == "draft":
@@ -127,7 +132,8 @@ def proposal_tally(proposal_id):
 @click.argument("proposal_id", type=int)
 @guarded
 def proposal_close(proposal_id):
-    """End voting, publish the preliminary result, start the objection period."""
+    """Publish the preliminary result (counting, or every household voted); the objection
+    period runs from the day after this publication."""
     with write() as s:
         proposal = proposals.lock(s, proposal_id)
         row = results.close(s, proposal, actor="cli")
@@ -246,18 +252,33 @@ def ballots_reissue(proposal_id, households, unvoted, pdf_path, links_path):
 @click.option("--answers", required=True)
 @click.option("--channel", required=True)
 @click.option("--proxy-name", default="")
+@click.option("--received", help="When the ballot was handed in (required once voting closed).")
 @click.option("--by", "username", required=True)
 @guarded
-def votes_record(proposal_id, household, answers, channel, proxy_name, username):
+def votes_record(proposal_id, household, answers, channel, proxy_name, received, username):
     """Enter a paper or proxy ballot."""
+    received_at = proposals.parse_time(received)
     with write() as s:
         proposal = proposals.lock(s, proposal_id)
         user = s.scalar(select(User).where(User.username == username))
         if user is None or not user.active:
             raise Invalid(N_("Unknown user %(user)s"), user=username)
+        if received_at is None and proposals.phase(proposal) == "counting":
+            raise Invalid(
+                "voting closed at %(closes)s: give --received ISO-8601, the time the ballot "
+                "was handed in (before the close)",
+                closes=results.local(proposal.closes_at),
+            )
         parsed = voting.parse_answers(answers, len(proposal.questions))
         cast = voting.record_paper(
-            s, proposal, household, parsed, channel=channel, by=user, proxy_name=proxy_name
+            s,
+            proposal,
+            household,
+            parsed,
+            channel=channel,
+            by=user,
+            proxy_name=proxy_name,
+            received=received_at,
         )
     click.echo(f"recorded {channel} ballot for {household}; receipt {cast.receipt}")
 

@@ -46,6 +46,7 @@ def from_environment(instance: Path, *, with_secret: bool = True) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_ENABLED": env.get("RATELIMIT_ENABLED", "1") not in ("0", "false", "no"),
         "HOLIDAYS": [d for d in (env.get("HOLIDAYS") or "").split(",") if d.strip()],
+        "WORKDAYS": [d for d in (env.get("WORKDAYS") or "").split(",") if d.strip()],
         "PASSWORD_HASH": env.get("PASSWORD_HASH") or "scrypt",
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
         "WTF_CSRF_TIME_LIMIT": None,

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 STATUS = {
     "draft": _l("Draft"),
     "voting": _l("Voting"),
+    "counting": _l("Counting (voting closed, result not yet posted)"),
     "publicity": _l("Result posted (objection period)"),
     "final": _l("Final"),
     "confirmed": _l("Confirmed"),

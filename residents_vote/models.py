@@ -55,7 +55,16 @@ def utcnow() -> dt.datetime:
 SIGNATORIES = ("owner-committee", "self-governance", "neighborhood-committee")
 ROLES = ("admin", "staff", "committee")
 STAGES = ("application", "design", "other")
-STATUSES = ("draft", "voting", "publicity", "final", "confirmed", "filed", "cancelled")
+STATUSES = (
+    "draft",
+    "voting",
+    "counting",
+    "publicity",
+    "final",
+    "confirmed",
+    "filed",
+    "cancelled",
+)
 RULE_IDS = ("seed", "civil-major", "civil-ordinary")
 HEADCOUNTS = ("household", "owner")
 VERIFY_MODES = ("none", "phone4")
@@ -163,7 +172,7 @@ class Proposal(Base):
         CheckConstraint(_in("rule", RULE_IDS), name="rule"),
         CheckConstraint(_in("headcount", HEADCOUNTS), name="headcount"),
         CheckConstraint(_in("verify", VERIFY_MODES), name="verify"),
-        CheckConstraint("objection_days >= 0", name="objection_days"),
+        CheckConstraint("objection_days >= 1", name="objection_days"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -308,6 +317,9 @@ class Vote(Base):
     proxy_name: Mapped[str] = mapped_column(String(100), default="")
     receipt_code: Mapped[str] = mapped_column(String(32), unique=True)
     cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the ballot reached the organiser: the cast time online; for a paper or proxy
+    # ballot entered while counting, the time it was handed in (before the close).
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     corrected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     answers: Mapped[list[VoteAnswer]] = relationship(

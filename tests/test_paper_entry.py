@@ -524,6 +524,7 @@ def test_staff_extend_and_cancel(app, staff, world):
 
 
 def test_staff_dashboard_closes_a_vote_past_its_time(app, staff):
+    """Voting stops by itself; the vote is counting until staff publish (issue 12)."""
     pid = factories.proposal(
         app,
         opened_at=factories.ago(days=3),
@@ -532,4 +533,4 @@ def test_staff_dashboard_closes_a_vote_past_its_time(app, staff):
     )
     assert staff.get(f"/staff/proposals/{pid}").status_code == 200
     with read(app) as s:
-        assert s.get(Proposal, pid).status == "publicity"
+        assert s.get(Proposal, pid).status == "counting"

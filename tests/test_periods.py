@@ -3,7 +3,8 @@
 Civil Code art. 201: "按照年、月、日计算期间的，开始的当日不计入，自下一日开始计算。"
 Civil Code art. 203: "期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日。
 期间的最后一日的截止时间为二十四时。"
-CONTRACT.md: "`--objection-days 0`: the period ends at close."
+A last day that is a rest day moves: here the rest days are given as a plain set (the
+official schedule is tested in test_i12_periods.py).
 """
 
 from __future__ import annotations
@@ -100,12 +101,14 @@ def test_period_end(event, days, holidays, end_local, why):
     assert end.tzinfo is not None and end.utcoffset() == dt.timedelta(0)
 
 
-def test_zero_days_end_at_the_event():
-    """CONTRACT.md: `--objection-days 0`: the period ends at close."""
+def test_zero_days_are_no_period():
+    """DOMAIN.md "Periods": the objection period is at least 1 day (issue 12; a 0-day
+    period used to end at the event)."""
     event = local(2026, 1, 5, 15, 30)
-    assert periods.period_end(event, 0, SH) == event.astimezone(UTC)
-    assert periods.period_start(event, 0, SH) == event.astimezone(UTC)
-    assert periods.format_end(periods.period_end(event, 0, SH), SH) == "2026-01-05 15:30"
+    with pytest.raises(ValueError):
+        periods.period_end(event, 0, SH)
+    with pytest.raises(ValueError):
+        periods.period_start(event, 0, SH)
 
 
 @pytest.mark.parametrize(

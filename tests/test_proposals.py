@@ -108,7 +108,7 @@ def test_create_options(app, runner, hx):
             "--scope",
             "1, 2",
             "--objection-days",
-            "0",
+            "1",
             "--verify",
             "phone4",
         )
@@ -118,7 +118,7 @@ def test_create_options(app, runner, hx):
         "civil-major",
         "owner",
         ["1", "2"],
-        0,
+        1,
         "phone4",
     )
 

@@ -49,7 +49,7 @@ from residents_vote.services import (
     results,
     voting,
 )
-from residents_vote.services.errors import Forbidden
+from residents_vote.services.errors import Invalid
 from tests import factories
 from tests.helpers import PASSWORD, count, csrf_token, login, read, sample, write
 
@@ -302,11 +302,20 @@ def test_three_stages_in_order_with_their_refusals(app, client, runner):
         ).status_code
         == 403
     )
-    with pytest.raises(Forbidden):
+    with pytest.raises(Invalid):  # after the close only with the time it was received
         factories.cast(app, pid, "2-1-201")
     assert count(app, Vote, Vote.proposal_id == pid) == 2
 
-    # Stage 2: the first request after the announced time closes the vote by itself.
+    # Counting: the first request after the announced time stops voting by itself; nothing
+    # is published until staff publish the preliminary result (issue 12).
+    page = client.get(f"/r/{pub}")
+    assert "being counted" in html_text(page.get_data(as_text=True))
+    assert client.get(f"/r/{pub}.json").status_code == 404
+    with read(app) as s:
+        assert s.get(Proposal, pid).status == "counting"
+    assert runner.invoke(args=["proposal", "close", str(pid)]).exit_code == 0
+
+    # Stage 2: the preliminary result, its objection period from the day after posting.
     page = client.get(f"/r/{pub}")
     html = page.get_data(as_text=True)
     text = html_text(html)
@@ -380,8 +389,9 @@ def test_ballot_of_a_non_voter_after_close(app, client):
     assert response.status_code == 403
     text = html_text(response.get_data(as_text=True))
     assert "Voting closed at" in text and "Votes can no longer be cast" in text
+    assert "being counted" in text
     with read(app) as s:
-        assert s.get(Proposal, world.proposal_id).status == "publicity", "closed by the visit"
+        assert s.get(Proposal, world.proposal_id).status == "counting", "closed by the visit"
 
 
 # --------------------------------------------------------------------------- stage 1

@@ -69,8 +69,10 @@ def final_proposal(
     finalize: bool = True,
 ) -> int:
     """A proposal voted by every household (all agree unless `answers` says otherwise),
-    closed and finalized; its vote opened at `at` (default six hours ago)."""
-    t0 = at or factories.ago(hours=6)
+    closed and finalized; its vote opened at `at` (default fifteen days ago: the result is
+    posted two hours later and finalized when its 1-day objection period has ended, issue
+    12, which with rest days is at most some ten days later)."""
+    t0 = at or factories.ago(days=15)
     hour = dt.timedelta(hours=1)
     with write(app) as s:
         c = s.scalar(select(Community).where(Community.slug == slug))
@@ -84,7 +86,7 @@ def final_proposal(
                 questions=list(factories.QUESTIONS),
                 starts_at=t0,
                 closes_at=t0 + dt.timedelta(days=10),
-                objection_days=0,
+                objection_days=1,
             ),
             actor="test",
         )
@@ -97,7 +99,7 @@ def final_proposal(
             voting.record_paper(s, p, code, given, channel="paper", by=by, now=t0 + hour)
         results.close(s, p, actor="test", now=t0 + 2 * hour)
         if finalize:
-            results.finalize(s, p, actor="test", now=t0 + 3 * hour)
+            results.finalize(s, p, actor="test", now=p.objection_ends_at)
         return p.id
 
 

@@ -31,12 +31,13 @@ def actor() -> str:
 
 
 def close_if_due(proposal: Proposal) -> Proposal:
-    """Voting closes by itself at the announced time: the first page view after it closes
-    the count, in its own write transaction (BEGIN IMMEDIATE), then the page reads on."""
+    """Voting closes by itself at the announced time: the first page view after it moves
+    the vote to `counting`, in its own write transaction (BEGIN IMMEDIATE), then the page
+    reads on. Nothing is published until staff publish the preliminary result."""
     from ..db import write_session
     from ..services import proposals, results
 
-    if proposal.status == "voting" and proposals.phase(proposal) == "ended":
+    if proposal.status == "voting" and proposals.phase(proposal) == "counting":
         db = extensions.session()
         proposal_id = proposal.id
         # End this request's own transaction first: on SQLite a POST holds the write lock

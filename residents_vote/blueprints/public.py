@@ -32,8 +32,8 @@ def _proposal(public_id: str) -> Proposal:
     proposal = proposals.by_public_id(extensions.session(), public_id)
     if proposal is None or proposal.status == "draft" or proposal.opened_at is None:
         abort(404)  # a draft, or a draft cancelled before it was ever published
-    # Voting closes by itself at the announced time: the first request after it closes
-    # the count and publishes the preliminary result (in its own write transaction).
+    # Voting closes by itself at the announced time: the first request after it starts
+    # the count (status `counting`, in its own write transaction); nothing is published.
     return close_if_due(proposal)
 
 

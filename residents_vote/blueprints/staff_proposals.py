@@ -193,6 +193,8 @@ def proposal(proposal_id: int):
         voted=proposals.voted_count(db, p) if live else 0,
         catalog_items=catalog.ITEMS,
         plan_lines=costs.format_lines(p),
+        counting_overdue=results.counting_overdue(p),
+        missing_schedule=results.missing_schedule_years(p),
     )
 
 
@@ -307,7 +309,7 @@ def _share_texts(db, proposal: Proposal) -> dict[str, str]:
 @bp.route("/proposals/<int:proposal_id>/paper", methods=["GET", "POST"])
 def proposal_paper(proposal_id: int):
     """Enter a paper or proxy ballot, with the scan of the signed ballot as evidence."""
-    p = proposal_or_404(proposal_id)
+    p = close_if_due(proposal_or_404(proposal_id))
     form = ActionForm()
     db = extensions.session()
     status = 200
@@ -332,6 +334,7 @@ def proposal_paper(proposal_id: int):
                 channel=request.form.get("channel", "paper"),
                 by=current_user,
                 proxy_name=request.form.get("proxy_name", ""),
+                received=proposals.parse_time(request.form.get("received")),
             )
             for kind, upload in (("ballot_scan", scan), ("proxy_auth", proxy_doc)):
                 if upload:
@@ -349,6 +352,7 @@ def proposal_paper(proposal_id: int):
         form=form,
         recorded=recorded,
         values=request.form if status != 200 else {},
+        phase=proposals.phase(p),
     ), status
 
 

@@ -2,10 +2,14 @@
 
 "按照年、月、日计算期间的，开始的当日不计入，自下一日开始计算" (art. 201): a period
 starts on the day after the event. "期间的最后一日是法定休假日的，以法定休假日结束的
-次日为期间的最后一日" (art. 203): a last day that is a holiday moves to the first
-working day after it. "期间的最后一日的截止时间为二十四时" (art. 203): it ends at 24:00
-local time on its last day. Weekends are not skipped unless listed: the holiday list
-is configuration (`HOLIDAYS`, ISO dates), because China moves working days around.
+次日为期间的最后一日" (art. 203): a last day that is a rest day (法定休假日: a weekend day
+or a statutory holiday, except a weekend day the State Council's yearly schedule makes a
+working day, 调休) moves to the first working day after it. "期间的最后一日的截止时间为
+二十四时" (art. 203): it ends at 24:00 local time on its last day.
+
+Which days are rest days is given by the caller: a `RestDays` calendar (the official
+schedule, supplied by the services, plus the operator's `HOLIDAYS` and `WORKDAYS`), any
+predicate `date -> bool`, or a plain collection of rest days.
 
 Pure: standard library only, times in and out are aware datetimes.
 """
@@ -13,20 +17,64 @@ Pure: standard library only, times in and out are aware datetimes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 _DAY = dt.timedelta(days=1)
+SATURDAY = 5
+
+# Official schedule: True for a rest day, False for a working day, None when the year
+# is not covered (then weekends are rest days).
+Schedule = Callable[[dt.date], "bool | None"]
 
 
-def last_day(event_day: dt.date, days: int, holidays: Collection[dt.date] = ()) -> dt.date:
+@dataclass(frozen=True)
+class RestDays:
+    """Which days are rest days (法定休假日).
+
+    In order: a configured working day (`workdays`, 调休 the schedule lacks) is never a
+    rest day; a configured holiday (`holidays`) always is; otherwise the official schedule
+    decides; for a day it does not cover, Saturday and Sunday are rest days.
+    """
+
+    official: Schedule | None = None
+    holidays: frozenset[dt.date] = frozenset()
+    workdays: frozenset[dt.date] = frozenset()
+
+    def __call__(self, day: dt.date) -> bool:
+        if day in self.workdays:
+            return False
+        if day in self.holidays:
+            return True
+        if self.official is not None:
+            verdict = self.official(day)
+            if verdict is not None:
+                return bool(verdict)
+        return day.weekday() >= SATURDAY
+
+
+RestDayRule = Callable[[dt.date], bool] | Collection[dt.date]
+
+
+def rest_day_predicate(rest_days: RestDayRule) -> Callable[[dt.date], bool]:
+    """A predicate from a calendar or predicate (as is) or a collection of rest days."""
+    if callable(rest_days):
+        return rest_days
+    return rest_days.__contains__
+
+
+def last_day(event_day: dt.date, days: int, rest_days: RestDayRule = ()) -> dt.date:
     """The last day of a period of `days` days following an event on `event_day`."""
     if days < 1:
         raise ValueError("a period has at least one day")
+    is_rest = rest_day_predicate(rest_days)
     day = event_day + dt.timedelta(days=days)
-    while day in holidays:
+    for _ in range(366):
+        if not is_rest(day):
+            return day
         day += _DAY
-    return day
+    raise ValueError("no working day within a year after the period")
 
 
 def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
@@ -34,38 +82,31 @@ def _midnight(day: dt.date, zone: ZoneInfo) -> dt.datetime:
 
 
 def period_start(event: dt.datetime, days: int, zone: ZoneInfo) -> dt.datetime:
-    """The instant (UTC) the period starts: 00:00 local on the day after the event.
-
-    With zero days there is no period: it starts and ends at the event.
-    """
+    """The instant (UTC) the period starts: 00:00 local on the day after the event."""
     _require_aware(event)
-    if days == 0:
-        return event.astimezone(dt.UTC)
+    if days < 1:
+        raise ValueError("a period has at least one day")
     first = event.astimezone(zone).date() + _DAY
     return _midnight(first, zone).astimezone(dt.UTC)
 
 
 def period_end(
-    event: dt.datetime, days: int, zone: ZoneInfo, holidays: Collection[dt.date] = ()
+    event: dt.datetime, days: int, zone: ZoneInfo, rest_days: RestDayRule = ()
 ) -> dt.datetime:
-    """The instant (UTC) the period ends: 24:00 local time on its last day.
-
-    With zero days the period ends at the event itself.
-    """
+    """The instant (UTC) the period ends: 24:00 local time on its last day, moved past
+    rest days."""
     _require_aware(event)
-    if days < 0:
-        raise ValueError("a period cannot have a negative number of days")
-    if days == 0:
-        return event.astimezone(dt.UTC)
+    if days < 1:
+        raise ValueError("a period has at least one day")
     local = event.astimezone(zone)
-    end_day = last_day(local.date(), days, holidays) + _DAY
+    end_day = last_day(local.date(), days, rest_days) + _DAY
     return _midnight(end_day, zone).astimezone(dt.UTC)
 
 
 def format_end(end: dt.datetime, zone: ZoneInfo) -> str:
     """How a period's end is written on a notice: "2026-01-08 24:00", not "2026-01-09 00:00".
 
-    An end that is not at midnight (a zero-day period ends at the event) is written as is.
+    An end that is not at midnight is written as is.
     """
     local = end.astimezone(zone)
     if local.time() == dt.time(0, 0):

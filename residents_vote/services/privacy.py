@@ -38,7 +38,7 @@ from ..models import (
 from . import audit
 from .errors import Conflict, Problems
 
-UNDECIDED = ("draft", "voting", "publicity")
+UNDECIDED = ("draft", "voting", "counting", "publicity")
 EVIDENCE_KINDS = ("ballot_scan", "proxy_auth", "notice_photo")
 
 

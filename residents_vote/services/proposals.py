@@ -83,8 +83,9 @@ def _check(draft: Draft) -> None:
         raise Invalid(N_("Unknown headcount %(headcount)s"), headcount=draft.headcount)
     if draft.verify not in VERIFY_MODES:
         raise Invalid(N_("Unknown owner check %(verify)s"), verify=draft.verify)
-    if not 0 <= draft.objection_days <= 365:
-        raise Invalid(N_("Objection days must be between 0 and 365"))
+    if not 1 <= draft.objection_days <= 365:
+        # DOMAIN.md "Periods": a posting "with no objection" needs a period of at least a day.
+        raise Invalid(N_("Objection days must be at least 1 and at most 365"))
     for building in draft.scope or []:
         if not building.strip() or "-" in building or "," in building:
             raise Invalid(N_("Bad building in scope: %(b)s"), b=building)
@@ -305,7 +306,8 @@ def extend(
     now: dt.datetime | None = None,
 ) -> None:
     now = now or utcnow()
-    if proposal.status != "voting" or (proposal.closes_at and proposal.closes_at <= now):
+    count_if_due(session, proposal, now)
+    if proposal.status != "voting":
         raise Conflict(N_("Voting is not open: only an open vote can be extended"))
     if closes <= proposal.closes_at:
         raise Invalid(N_("The new closing time must be later than the current one"))
@@ -335,10 +337,9 @@ def cancel(
     now: dt.datetime | None = None,
 ) -> None:
     now = now or utcnow()
+    count_if_due(session, proposal, now)
     if proposal.status not in ("draft", "voting"):
-        raise Conflict(N_("Only a vote that is not yet closed can be cancelled"))
-    if proposal.status == "voting" and proposal.closes_at and proposal.closes_at <= now:
-        # Voting closed by itself at the announced time; its result must be published.
+        # Counting included: voting closed at the announced time; its result must be published.
         raise Conflict(N_("Only a vote that is not yet closed can be cancelled"))
     reason = reason.strip()
     if not reason:
@@ -367,15 +368,37 @@ def short_window(proposal: Proposal) -> bool:
 
 
 def phase(proposal: Proposal, now: dt.datetime | None = None) -> str:
-    """Where a proposal stands now: draft, scheduled, open, ended (awaiting close), or status."""
+    """Where a proposal stands now: draft, scheduled, open, counting (voting has closed at
+    the announced time, the result is not published yet), or its status."""
     now = now or utcnow()
     if proposal.status != "voting":
         return proposal.status
     if proposal.starts_at and now < proposal.starts_at:
         return "scheduled"
     if proposal.closes_at and now >= proposal.closes_at:
-        return "ended"
+        return "counting"
     return "open"
+
+
+def count_if_due(session: Session, proposal: Proposal, now: dt.datetime | None = None) -> bool:
+    """At the announced close voting stops by itself and the vote is `counting` (计票):
+    online voting is over, paper ballots received before the close may still be entered,
+    nothing is published until staff publish the preliminary result. Returns whether the
+    status changed now."""
+    now = now or utcnow()
+    if proposal.status != "voting" or proposal.closes_at is None or now < proposal.closes_at:
+        return False
+    proposal.status = "counting"
+    proposal.closed_at = proposal.closes_at
+    audit.record_for(
+        session,
+        proposal,
+        "proposal.counting",
+        actor="system",
+        subject=proposal.title,
+        data={"closed": proposal.closes_at.isoformat()},
+    )
+    return True
 
 
 def voted_count(session: Session, proposal: Proposal) -> int:

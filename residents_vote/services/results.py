@@ -18,16 +18,12 @@ from sqlalchemy.orm import Session
 
 from ..domain import periods
 from ..models import ElectorateEntry, Objection, Proposal, ResultRevision, User, Vote, utcnow
-from . import audit, proposals, tally, voting
+from . import audit, proposals, rest_days, tally, voting
 from .errors import N_, Conflict, Forbidden, Invalid, NotFound
 
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["TIMEZONE"])
-
-
-def _holidays() -> frozenset[dt.date]:
-    return periods.parse_holidays(current_app.config.get("HOLIDAYS", []))
 
 
 def local(value: dt.datetime) -> str:
@@ -40,14 +36,50 @@ def local_end(value: dt.datetime) -> str:
 
 
 def objection_period(proposal: Proposal, event: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
-    """Start and end (UTC) of the objection period following `event` (a close or a
-    corrected result): from the next day, to 24:00 of the last day, holidays skipped."""
+    """Start and end (UTC) of the objection period following `event`, the publication of a
+    result revision (DOMAIN.md "Periods"): from the next day, to 24:00 of the last day,
+    moved to the next working day when the last day is a rest day."""
     zone = _zone()
     days = proposal.objection_days
     return (
         periods.period_start(event, days, zone),
-        periods.period_end(event, days, zone, _holidays()),
+        periods.period_end(event, days, zone, rest_days.current()),
     )
+
+
+COUNTING_ADVISED = dt.timedelta(days=3)
+
+
+def counting_overdue(proposal: Proposal, now: dt.datetime | None = None) -> bool:
+    """Counting for 3 days or more without a published result (DOMAIN.md "Periods":
+    Beijing posts within 3 days of counting): the staff dashboard warns."""
+    now = now or utcnow()
+    return (
+        proposals.phase(proposal, now) == "counting"
+        and proposal.closes_at is not None
+        and now - (proposal.closed_at or proposal.closes_at) >= COUNTING_ADVISED
+    )
+
+
+def missing_schedule_years(proposal: Proposal, now: dt.datetime | None = None) -> list[int]:
+    """Years the official rest-day schedule does not cover, among the days that decide
+    where this proposal's objection period ends: from its nominal last day to the day it
+    moves to (staff are warned: only weekends and the configured HOLIDAYS/WORKDAYS count as
+    rest days there). Before publication, the period is estimated as if the result were
+    published now, or at the announced close if that is later."""
+    if proposal.status in ("final", "confirmed", "filed", "cancelled"):
+        return []
+    zone = _zone()
+    if proposal.objection_ends_at is not None:  # published: the year of its last day
+        last = proposal.objection_ends_at.astimezone(zone).date() - dt.timedelta(days=1)
+        return rest_days.missing_years([last])
+    now = now or utcnow()
+    published = max(now, proposal.closes_at or now)
+    _, end = objection_period(proposal, published)
+    first = published.astimezone(zone).date() + dt.timedelta(days=proposal.objection_days)
+    last = end.astimezone(zone).date() - dt.timedelta(days=1)
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    return rest_days.missing_years(days)
 
 
 def canonical(data: dict) -> str:
@@ -127,13 +159,16 @@ def published_json(session: Session, proposal: Proposal) -> dict | None:
 def close(
     session: Session, proposal: Proposal, *, actor: str, now: dt.datetime | None = None
 ) -> ResultRevision:
-    """End voting, publish the preliminary result and start the objection period."""
+    """Publish the preliminary result (ending voting first if it is still open) and start
+    the objection period, which runs from the day after this publication."""
     now = now or utcnow()
-    if proposal.status != "voting":
+    proposals.count_if_due(session, proposal, now)
+    if proposal.status not in ("voting", "counting"):
         raise Conflict(
-            N_("Only an open vote can be closed (status: %(status)s)"), status=proposal.status
+            N_("Only an open or counting vote can be closed (status: %(status)s)"),
+            status=proposal.status,
         )
-    if now < proposal.closes_at:
+    if proposal.status == "voting":
         voted = proposals.voted_count(session, proposal)
         if voted < (proposal.frozen_households or 0):
             raise Conflict(
@@ -145,10 +180,9 @@ def close(
                 voted=voted,
                 total=proposal.frozen_households,
             )
-    closed = min(now, proposal.closes_at)
+        proposal.closed_at = now  # early: every household has voted
     proposal.status = "publicity"
-    proposal.closed_at = closed
-    row = _publish(session, proposal, "preliminary result", event=closed, now=now)
+    row = _publish(session, proposal, "preliminary result", event=now, now=now)
     audit.record_for(
         session,
         proposal,
@@ -158,6 +192,7 @@ def close(
         data={
             "revision": row.revision,
             "sha256": row.sha256,
+            "closed": proposal.closed_at.isoformat(),
             "objections_until": proposal.objection_ends_at.isoformat(),
         },
     )
@@ -165,12 +200,9 @@ def close(
 
 
 def close_if_due(session: Session, proposal: Proposal, now: dt.datetime | None = None) -> bool:
-    """Voting closes by itself at the announced time: the first request after it closes it."""
-    now = now or utcnow()
-    if proposal.status == "voting" and proposal.closes_at and now >= proposal.closes_at:
-        close(session, proposal, actor="system", now=now)
-        return True
-    return False
+    """Voting closes by itself at the announced time: the first request after it moves the
+    vote to `counting` (nothing is published until staff publish the result)."""
+    return proposals.count_if_due(session, proposal, now)
 
 
 def objection_window_open(proposal: Proposal, now: dt.datetime | None = None) -> bool:

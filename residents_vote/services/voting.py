@@ -82,7 +82,7 @@ def require_window(proposal: Proposal, now: dt.datetime | None = None) -> None:
         return
     if phase == "scheduled":
         raise Forbidden(N_("Voting has not started yet."))
-    if phase in ("ended", "publicity", "final", "confirmed", "filed"):
+    if phase in ("counting", "publicity", "final", "confirmed", "filed"):
         raise Forbidden(N_("Voting has closed."))
     if phase == "cancelled":
         raise Forbidden(N_("This vote was cancelled."))
@@ -118,10 +118,12 @@ def _insert(
     entered_by: User | None,
     proxy_name: str,
     actor: str,
+    received: dt.datetime | None = None,
 ) -> Cast:
     if existing_vote(session, proposal.id, entry.household_id) is not None:
         raise Conflict(N_("This household has already voted on this proposal."))
     code = receipts.new_code()
+    cast_at = utcnow()
     vote = Vote(
         proposal_id=proposal.id,
         household_id=entry.household_id,
@@ -130,7 +132,8 @@ def _insert(
         entered_by_id=entered_by.id if entered_by else None,
         proxy_name=proxy_name,
         receipt_code=code,
-        cast_at=utcnow(),
+        cast_at=cast_at,
+        received_at=received or cast_at,
     )
     vote.answers = [
         VoteAnswer(question_number=n, proposal_id=proposal.id, answer=a)
@@ -163,6 +166,7 @@ def _insert(
             "channel": channel,
             "serial": ballot.serial if ballot else None,
             "proxy": bool(proxy_name),
+            **({"received": received.isoformat()} if received else {}),
         },
     )
     return Cast(vote, receipts.display(code))
@@ -219,8 +223,13 @@ def record_paper(
     channel: str,
     by: User,
     proxy_name: str = "",
+    received: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> Cast:
+    """Enter a paper or proxy ballot. While voting is open `received` (when the ballot was
+    handed in) defaults to now; once voting has closed (counting) it is required and must
+    be before the close: a ballot handed in late does not count."""
+    now = now or utcnow()
     if not can_enter(by, proposal):
         raise Forbidden(
             N_("User %(user)s may not enter ballots for this community"), user=by.username
@@ -232,7 +241,7 @@ def record_paper(
         raise Invalid(N_("A proxy ballot needs the proxy's name"))
     if len(proxy_name) > 100:
         raise Invalid(N_("The proxy name is too long"))
-    require_window(proposal, now)
+    received = check_received(session, proposal, received, now)
     check_answers(answers, len(proposal.questions), ANSWERS)
     entry = session.scalar(
         select(ElectorateEntry).where(
@@ -255,6 +264,7 @@ def record_paper(
         entered_by=by,
         proxy_name=proxy_name if channel == "proxy" else "",
         actor=by.username,
+        received=received,
     )
 
 
@@ -308,6 +318,49 @@ def _reason(reason: str, message: str, *, limit: int | None = None) -> str:
     if limit is not None and len(reason) > limit:
         raise Invalid(N_("The reason is too long (at most %(n)s characters)"), n=limit)
     return reason
+
+def check_received(
+    session: Session, proposal: Proposal, received: dt.datetime | None, now: dt.datetime
+) -> dt.datetime | None:
+    """The time a paper ballot was handed in, checked against the voting window."""
+    proposals.count_if_due(session, proposal, now)
+    phase = proposals.phase(proposal, now)
+    if phase != "counting":
+        require_window(proposal, now)
+    elif received is None:
+        raise Invalid(
+            N_(
+                "Voting closed at %(closes)s: give the time the ballot was received; only "
+                "ballots received before the close are counted"
+            ),
+            closes=_local(proposal.closes_at),
+        )
+    if received is None:
+        return None
+    if received >= proposal.closes_at:
+        raise Invalid(
+            N_(
+                "The ballot was received at %(received)s, after voting closed at "
+                "%(closes)s: it cannot be counted"
+            ),
+            received=_local(received),
+            closes=_local(proposal.closes_at),
+        )
+    if proposal.starts_at is not None and received < proposal.starts_at:
+        raise Invalid(
+            N_("The received time %(received)s is before voting started (%(starts)s)"),
+            received=_local(received),
+            starts=_local(proposal.starts_at),
+        )
+    if received > now:
+        raise Invalid(
+            N_("The received time %(received)s is in the future"), received=_local(received)
+        )
+    return received
+
+
+def _local(value: dt.datetime) -> str:
+    return value.astimezone(proposals.zone()).strftime("%Y-%m-%d %H:%M")
 
 
 def correct(
@@ -402,7 +455,7 @@ def void(
         receipt_code=vote.receipt_code,
         answers=json.dumps({str(n): a for n, a in sorted(answers.items())}),
         cast_at=vote.cast_at,
-        received_at=getattr(vote, "received_at", None),
+        received_at=vote.received_at,
         corrected_at=vote.corrected_at,
         voided_at=now,
         voided_by_id=by.id,

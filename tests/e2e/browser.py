@@ -189,7 +189,7 @@ def qr_link(pdf: Path, page: int = 1) -> str:
 
 
 def end_voting(live: LiveApp, vote: Vote) -> None:
-    """The announced deadline passes: the next page view closes the vote by itself."""
+    """The announced deadline passes: the next page view stops voting by itself (counting)."""
     live.move_closing_time(vote.id, dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
 
 
