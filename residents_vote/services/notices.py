@@ -176,6 +176,44 @@ def scope_text(buildings: list[str]) -> str:
     return _("buildings %(list)s", list=", ".join(buildings))
 
 
+# --------------------------------------------------------------------------- audit head
+
+
+def head_text(head: tuple[int, str] | None) -> str:
+    """The audit chain head printed on a notice (DOMAIN.md section 8), or "" for a notice
+    published before heads were recorded."""
+    if head is None or head[0] is None:
+        return ""
+    return _("Audit log at publication: entry %(seq)s, hash %(hash)s", seq=head[0], hash=head[1])
+
+
+def head_note() -> str:
+    return _(
+        "This entry of the audit log was the last one when this notice was published; "
+        "if the log is ever rewritten, it will no longer match."
+    )
+
+
+def notice_head(proposal: Proposal) -> tuple[int, str] | None:
+    if proposal.notice_head_seq is None:
+        return None
+    return proposal.notice_head_seq, proposal.notice_head_hash
+
+
+def final_head(proposal: Proposal) -> tuple[int, str] | None:
+    if proposal.final_head_seq is None:
+        return None
+    return proposal.final_head_seq, proposal.final_head_hash
+
+
+def _head_block(doc: Notice, head: tuple[int, str] | None) -> None:
+    text = head_text(head)
+    if text:
+        doc.spacer(2)
+        doc.paragraph(text, size=8)
+        doc.paragraph(head_note(), size=8)
+
+
 def _base_url() -> str:
     return current_app.config["BASE_URL"]
 
@@ -212,6 +250,7 @@ class VotingNotice:
     contact: list[tuple[str, str]]
     body: str
     url: str
+    head: str = ""  # the audit chain head at publication of this revision
 
 
 def _requirement(t, headcount: str, totals: dict[str, int]) -> str:
@@ -297,6 +336,7 @@ def voting_notice_model(proposal: Proposal) -> VotingNotice:
         contact=contact,
         body=proposal.body or "",
         url=public_url(proposal),
+        head=head_text(notice_head(proposal)),
     )
 
 
@@ -327,6 +367,7 @@ def voting_notice(session: Session, proposal: Proposal) -> Notice:
     doc.heading(_("Organiser and contact"), level=2)
     for key, value in model.contact:
         doc.kv(key, value, key_width=KEY_WIDTH)
+    _head_block(doc, notice_head(proposal))
     doc.spacer(3)
     doc.qr(model.url, _("Public page of this vote: %(url)s", url=model.url))
     return doc
@@ -475,7 +516,17 @@ def view_model(proposal: Proposal, data: dict) -> dict:
         "objection_start": _local(start),
         "objection_end": results.local_end(end) if end else "",
         "units": data.get("households", []),
+        "head": head_text(_revision_head(data)),
+        "final_head": head_text(final_head(proposal)),
+        "head_note": head_note(),
     }
+
+
+def _revision_head(data: dict) -> tuple[int, str] | None:
+    head = data.get("audit_head")
+    if not isinstance(head, dict):
+        return None
+    return head.get("seq"), head.get("hash")
 
 
 def result_window(proposal: Proposal) -> str:
@@ -577,6 +628,7 @@ def results_notice(session: Session, proposal: Proposal) -> Notice:
     doc.paragraph(objection_period_text(view), bold=True)
     _result_body(doc, proposal, view)
     _objection_block(doc, proposal, view)
+    _head_block(doc, _revision_head(view["data"]))
     doc.spacer(3)
     doc.qr(public_url(proposal), _("Public page of this vote: %(url)s", url=public_url(proposal)))
     return doc
@@ -661,6 +713,7 @@ def final_notice(session: Session, proposal: Proposal) -> Notice:
     _result_body(doc, proposal, view)
     if proposal.finalized_at:
         doc.paragraph(_("Finalized at %(at)s.", at=_local(proposal.finalized_at)), size=9)
+    _head_block(doc, final_head(proposal))
     doc.spacer(3)
     doc.qr(public_url(proposal), _("Public page of this vote: %(url)s", url=public_url(proposal)))
     return doc

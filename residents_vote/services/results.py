@@ -121,6 +121,10 @@ def published_json(session: Session, proposal: Proposal) -> dict | None:
         return None
     data = json.loads(row.tally_json)
     data["proposal"]["status"] = proposal.status
+    if row.head_seq is not None:
+        # The audit chain head printed on this revision's posting: stored beside the text,
+        # not in it (the publishing event records the text's SHA-256, and so the head).
+        data["audit_head"] = {"seq": row.head_seq, "hash": row.head_hash}
     return data
 
 
@@ -149,7 +153,7 @@ def close(
     proposal.status = "publicity"
     proposal.closed_at = closed
     row = _publish(session, proposal, "preliminary result", event=closed, now=now)
-    audit.record_for(
+    event = audit.record_for(
         session,
         proposal,
         "proposal.close",
@@ -161,6 +165,7 @@ def close(
             "objections_until": proposal.objection_ends_at.isoformat(),
         },
     )
+    row.head_seq, row.head_hash = event.seq, event.hash  # printed on the posting
     return row
 
 
@@ -323,7 +328,7 @@ def republish(
     """A corrected result: new revision, and the objection period starts again."""
     now = now or utcnow()
     row = _publish(session, proposal, reason, event=now, now=now)
-    audit.record_for(
+    event = audit.record_for(
         session,
         proposal,
         "result.revise",
@@ -336,6 +341,7 @@ def republish(
             "objections_until": proposal.objection_ends_at.isoformat(),
         },
     )
+    row.head_seq, row.head_hash = event.seq, event.hash  # printed on the posting
     return row
 
 
@@ -372,7 +378,7 @@ def finalize(
     row = latest_revision(session, proposal)
     proposal.status = "final"
     proposal.finalized_at = now
-    audit.record_for(
+    event = audit.record_for(
         session,
         proposal,
         "proposal.finalize",
@@ -380,6 +386,7 @@ def finalize(
         subject=proposal.title,
         data={"revision": row.revision, "sha256": row.sha256},
     )
+    proposal.final_head_seq, proposal.final_head_hash = event.seq, event.hash
     return row
 
 

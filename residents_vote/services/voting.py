@@ -153,6 +153,7 @@ def _insert(
             "channel": channel,
             "serial": ballot.serial if ballot else None,
             "proxy": bool(proxy_name),
+            audit.ANSWERS_KEY: audit.answers_digest(proposal.id, entry.code, answers),
         },
     )
     return Cast(vote, receipts.display(code))
@@ -277,7 +278,12 @@ def correct(
         "vote.correct",
         actor=by.username,
         subject=entry.code,
-        data={"before": before, "after": answers, "reason": reason},
+        data={
+            "before": before,
+            "after": answers,
+            "reason": reason,
+            audit.ANSWERS_KEY: audit.answers_digest(proposal.id, entry.code, answers),
+        },
     )
 
 
