@@ -492,3 +492,26 @@ def test_staff_audit_page_uses_the_same_verification(app, client):
     page = client.get(f"/staff/proposals/{pid}/audit").get_data(as_text=True)
     assert 'class="unmet" id="chain-status"' in page
     assert f"vote 1-1-101 of proposal {pid} does not match audit event" in page
+
+
+# --------------------------------------------------------------------------- filing
+
+
+def test_filing_package_lists_the_published_heads(app):
+    from tests.test_filing import build, confirmed
+
+    pid = confirmed(app)
+    with read(app) as s:
+        p = s.get(Proposal, pid)
+        row = s.scalar(select(ResultRevision).where(ResultRevision.proposal_id == pid))
+        expected = [
+            ("voting notice", p.notice_head_seq, p.notice_head_hash),
+            ("result posting", row.head_seq, row.head_hash),
+            ("final notice", p.final_head_seq, p.final_head_hash),
+        ]
+        current = audit.head(s, p.community_id)
+    audit_part = build(app, pid).manifest["audit"]
+    assert audit_part["chain_ok"] is True
+    assert audit_part["head"] == {"seq": current[0], "hash": current[1]}
+    assert [(h["notice"], h["seq"], h["hash"]) for h in audit_part["published_heads"]] == expected
+    assert all(seq is not None for _, seq, _ in expected)

@@ -206,6 +206,44 @@ def final_head(proposal: Proposal) -> tuple[int, str] | None:
     return proposal.final_head_seq, proposal.final_head_hash
 
 
+def published_heads(session: Session, proposal: Proposal) -> list[dict]:
+    """Every audit head printed on a notice of the proposal, for the filing package."""
+    heads = []
+    if proposal.notice_head_seq is not None:
+        heads.append(
+            {
+                "notice": "voting notice",
+                "revision": proposal.notice_revision,
+                "seq": proposal.notice_head_seq,
+                "hash": proposal.notice_head_hash,
+            }
+        )
+    for row in session.scalars(
+        select(ResultRevision)
+        .where(ResultRevision.proposal_id == proposal.id)
+        .order_by(ResultRevision.revision)
+    ):
+        if row.head_seq is not None:
+            heads.append(
+                {
+                    "notice": "result posting",
+                    "revision": row.revision,
+                    "seq": row.head_seq,
+                    "hash": row.head_hash,
+                }
+            )
+    if proposal.final_head_seq is not None:
+        heads.append(
+            {
+                "notice": "final notice",
+                "revision": proposal.result_revision,
+                "seq": proposal.final_head_seq,
+                "hash": proposal.final_head_hash,
+            }
+        )
+    return heads
+
+
 def _head_block(doc: Notice, head: tuple[int, str] | None) -> None:
     text = head_text(head)
     if text:
