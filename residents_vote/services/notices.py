@@ -473,8 +473,11 @@ def _parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-def view_model(proposal: Proposal, data: dict) -> dict:
-    """Rows, shares and sentences for the result page and PDFs, from one tally JSON."""
+def view_model(
+    proposal: Proposal, data: dict, head: tuple[int, str] | None = None
+) -> dict:
+    """Rows, shares and sentences for the result page and PDFs, from one tally JSON
+    (`head`: the audit chain head printed on that revision, results.revision_head)."""
     headcount = data["proposal"]["headcount"]
     total_persons = data["electorate"]["persons"]
     total_area = parse_area(data["electorate"]["area"])
@@ -554,17 +557,11 @@ def view_model(proposal: Proposal, data: dict) -> dict:
         "objection_start": _local(start),
         "objection_end": results.local_end(end) if end else "",
         "units": data.get("households", []),
-        "head": head_text(_revision_head(data)),
+        "head": head_text(head),
         "final_head": head_text(final_head(proposal)),
         "head_note": head_note(),
     }
 
-
-def _revision_head(data: dict) -> tuple[int, str] | None:
-    head = data.get("audit_head")
-    if not isinstance(head, dict):
-        return None
-    return head.get("seq"), head.get("hash")
 
 
 def result_window(proposal: Proposal) -> str:
@@ -666,7 +663,7 @@ def results_notice(session: Session, proposal: Proposal) -> Notice:
     doc.paragraph(objection_period_text(view), bold=True)
     _result_body(doc, proposal, view)
     _objection_block(doc, proposal, view)
-    _head_block(doc, _revision_head(view["data"]))
+    _head_block(doc, results.revision_head(session, proposal))
     doc.spacer(3)
     doc.qr(public_url(proposal), _("Public page of this vote: %(url)s", url=public_url(proposal)))
     return doc

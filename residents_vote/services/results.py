@@ -121,11 +121,17 @@ def published_json(session: Session, proposal: Proposal) -> dict | None:
         return None
     data = json.loads(row.tally_json)
     data["proposal"]["status"] = proposal.status
-    if row.head_seq is not None:
-        # The audit chain head printed on this revision's posting: stored beside the text,
-        # not in it (the publishing event records the text's SHA-256, and so the head).
-        data["audit_head"] = {"seq": row.head_seq, "hash": row.head_hash}
     return data
+
+
+def revision_head(session: Session, proposal: Proposal) -> tuple[int, str] | None:
+    """The audit chain head printed on the latest revision's posting: kept beside the
+    revision's text, not in it (the event publishing the text records its SHA-256, and
+    the head is the chain right after that event)."""
+    row = latest_revision(session, proposal)
+    if row is None or row.head_seq is None:
+        return None
+    return row.head_seq, row.head_hash
 
 
 def close(
