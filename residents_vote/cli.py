@@ -188,11 +188,6 @@ def audit_verify():
         f"audit log intact: {result.events} events; {result.votes} votes match their "
         f"audit events; {result.results} published results match a recount"
     )
-    if result.unchecked:
-        click.echo(
-            f"note: {result.unchecked} votes were recorded before the audit log kept "
-            "their answers and could not be checked against it"
-        )
 
 
 @audit_cli.command("head")

@@ -510,3 +510,25 @@ def test_filing_package_lists_the_published_heads(app):
     assert audit_part["head"] == {"seq": current[0], "hash": current[1]}
     assert [(h["notice"], h["seq"], h["hash"]) for h in audit_part["published_heads"]] == expected
     assert all(seq is not None for _, seq, _ in expected)
+
+
+def test_stripped_answers_digest_with_a_rewritten_chain_fails(app):
+    """A vote event that records no answers cannot vouch for the vote: removing the
+    digest, flipping the answer and rehashing the chain is still caught."""
+    world = factories.voting_world(app)
+    pid = world.proposal_id
+    factories.cast(app, pid, "1-1-101", AGREE)
+    event = vote_event(app, pid, "1-1-101")
+    data = json.loads(event.data)
+    del data["answers_sha256"]
+    sql(
+        app,
+        "UPDATE audit_event SET data = :d WHERE id = :id",
+        d=json.dumps(data, sort_keys=True, separators=(",", ":")),
+        id=event.id,
+    )
+    flip_answer(app, pid, "1-1-101", 1, "oppose")
+    rewrite_chain(app, world.community_id)
+    result = verify(app)
+    assert not result.ok
+    assert f"vote 1-1-101 of proposal {pid}: audit event #{event.id}" in result.problem

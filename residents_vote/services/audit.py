@@ -175,7 +175,6 @@ class VerifyResult:
     problem: str = ""
     votes: int = 0  # stored votes checked against their audit event
     results: int = 0  # published result revisions recounted
-    unchecked: int = 0  # votes whose event predates answer digests
 
 
 def verify(session: Session, *, community_id: int | None = None) -> VerifyResult:

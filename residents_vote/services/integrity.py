@@ -67,8 +67,8 @@ def _answers(value: object) -> dict[int, str] | None:
 
 
 def recorded_digest(proposal_id: int, household: str, data: dict) -> str | None:
-    """The answers digest an event records; for a correction logged before digests were
-    kept, the digest of its "after" answers; None when the event records no answers."""
+    """The answers digest an event records; for a correction that spells its answers out
+    ("after") but has no digest, theirs; None when the event records no answers."""
     digest = data.get(audit.ANSWERS_KEY)
     if isinstance(digest, str):
         return digest
@@ -166,9 +166,12 @@ def _voters(session: Session, proposal_ids: list[int]) -> dict[int, list[_Voter]
     return out
 
 
-def _check_votes(proposal: Proposal, voters: list[_Voter], log: _Log) -> tuple[int, int]:
-    """Each stored vote against its latest event; each recorded vote still stored."""
-    checked = unchecked = 0
+def _check_votes(proposal: Proposal, voters: list[_Voter], log: _Log) -> int:
+    """Each stored vote against its latest event; each recorded vote still stored.
+
+    An event that records no answers cannot vouch for a vote: it fails too (a forger
+    would otherwise strip the digest and rehash the chain)."""
+    checked = 0
     pid = proposal.id
     latest = log.latest.get(pid, {})
     stored = set()
@@ -182,8 +185,7 @@ def _check_votes(proposal: Proposal, voters: list[_Voter], log: _Log) -> tuple[i
             raise _Problem(f"{name} was removed by audit event #{event.id} but is still stored")
         digest = recorded_digest(pid, voter.code, _data(event.data))
         if digest is None:
-            unchecked += 1
-            continue
+            raise _Problem(f"{name}: audit event #{event.id} does not record its answers")
         if digest != audit.answers_digest(pid, voter.code, voter.answers):
             raise _Problem(f"{name} does not match audit event #{event.id}")
         checked += 1
@@ -194,7 +196,7 @@ def _check_votes(proposal: Proposal, voters: list[_Voter], log: _Log) -> tuple[i
             f"vote {code} of proposal {pid} recorded in audit event #{event.id} is missing "
             "from the vote table"
         )
-    return checked, unchecked
+    return checked
 
 
 def _chain_hashes(session: Session, chain: str, seqs: set[int]) -> dict[int, str]:
@@ -320,7 +322,7 @@ def check(session: Session, events: int, *, community_id: int | None = None) -> 
     if community_id is not None:
         stmt = stmt.where(Proposal.community_id == community_id)
     proposals = list(session.scalars(stmt))
-    votes = results = unchecked = 0
+    votes = results = 0
     try:
         log = _log(session, chains)
         ids = [p.id for p in proposals]
@@ -335,11 +337,9 @@ def check(session: Session, events: int, *, community_id: int | None = None) -> 
                 revisions[row.proposal_id].append(row)
         for proposal in proposals:
             voters = all_voters.get(proposal.id, [])
-            checked, skipped = _check_votes(proposal, voters, log)
-            votes += checked
-            unchecked += skipped
+            votes += _check_votes(proposal, voters, log)
             _check_heads(session, proposal, revisions[proposal.id])
             results += _check_results(proposal, revisions[proposal.id], voters, log)
     except _Problem as problem:
-        return VerifyResult(False, events, str(problem), votes, results, unchecked)
-    return VerifyResult(True, events, "", votes, results, unchecked)
+        return VerifyResult(False, events, str(problem), votes, results)
+    return VerifyResult(True, events, "", votes, results)
