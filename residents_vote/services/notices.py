@@ -473,9 +473,7 @@ def _parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-def view_model(
-    proposal: Proposal, data: dict, head: tuple[int, str] | None = None
-) -> dict:
+def view_model(proposal: Proposal, data: dict, head: tuple[int, str] | None = None) -> dict:
     """Rows, shares and sentences for the result page and PDFs, from one tally JSON
     (`head`: the audit chain head printed on that revision, results.revision_head)."""
     headcount = data["proposal"]["headcount"]
@@ -561,7 +559,6 @@ def view_model(
         "final_head": head_text(final_head(proposal)),
         "head_note": head_note(),
     }
-
 
 
 def result_window(proposal: Proposal) -> str:
