@@ -179,12 +179,26 @@ def households_export(slug, file):
 @audit_cli.command("verify")
 @guarded
 def audit_verify():
-    """Check the audit log's hash chains."""
+    """Check the hash chains, every vote against its event, every result by a recount."""
     with read() as s:
         result = audit.verify(s)
     if not result.ok:
         fail(result.problem)
-    click.echo(f"audit log intact: {result.events} events")
+    click.echo(
+        f"audit log intact: {result.events} events; {result.votes} votes match their "
+        f"audit events; {result.results} published results match a recount"
+    )
+
+
+@audit_cli.command("head")
+@click.argument("slug")
+@guarded
+def audit_head(slug):
+    """Print the community chain's last entry: SEQ HASH."""
+    with read() as s:
+        community = communities.get_by_slug(s, slug)
+        seq, digest = audit.head(s, community.id)
+    click.echo(f"{seq} {digest}")
 
 
 def register_cli(app: Flask) -> None:

@@ -204,6 +204,12 @@ class Proposal(Base):
     frozen_owners: Mapped[int | None] = mapped_column(Integer)
     frozen_area: Mapped[int | None] = mapped_column(Integer)
     budget_note: Mapped[str] = mapped_column(Text, default="")
+    # The audit chain head (seq, hash) printed on the current voting notice and on the
+    # final notice: the chain as it stood right after the event publishing each of them.
+    notice_head_seq: Mapped[int | None] = mapped_column(Integer)
+    notice_head_hash: Mapped[str | None] = mapped_column(String(64))
+    final_head_seq: Mapped[int | None] = mapped_column(Integer)
+    final_head_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     community: Mapped[Community] = relationship(back_populates="proposals")
@@ -352,6 +358,9 @@ class ResultRevision(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     reason: Mapped[str] = mapped_column(Text, default="")
+    # The audit chain head printed on this revision's posting (after its publication event).
+    head_seq: Mapped[int | None] = mapped_column(Integer)
+    head_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class NoticePosting(Base):

@@ -29,7 +29,7 @@ from residents_vote.models import (
     VoidedVote,
     Vote,
 )
-from residents_vote.services import ballots, proposals, results, tally, voting
+from residents_vote.services import audit, ballots, proposals, results, tally, voting
 from tests import factories
 from tests.helpers import count, csrf_token, login, read, write
 from tests.test_ballot_pages import BOTH_AGREE, english, submit
@@ -194,9 +194,9 @@ def test_void_on_the_staff_page_keeps_scan_reason_and_audit(app, client, world):
     data = json.loads(event.data)
     assert data["reason"] == REASON
     assert data["channel"] == "proxy"
-    digest = voting.answers_digest(pid, HOUSEHOLD, {1: "agree", 2: "oppose"})
+    digest = audit.answers_digest(pid, HOUSEHOLD, {1: "agree", 2: "oppose"})
     assert data["answers_sha256"] == digest
-    assert digest != voting.answers_digest(pid, HOUSEHOLD, {1: "agree", 2: "agree"})
+    assert digest != audit.answers_digest(pid, HOUSEHOLD, {1: "agree", 2: "agree"})
     assert sorted(data["evidence"]) == sorted(
         hashlib.sha256(d).hexdigest() for d in (scan, proxy_doc)
     )

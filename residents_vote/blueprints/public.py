@@ -42,7 +42,8 @@ def show(public_id: str):
     proposal = _proposal(public_id)
     db = extensions.session()
     data = results.published_json(db, proposal)
-    view = notices.view_model(proposal, data) if data else None
+    head = results.revision_head(db, proposal) if data else None
+    view = notices.view_model(proposal, data, head) if data else None
     final = data is not None and proposal.status in FINAL
     context = {}
     if data is None:

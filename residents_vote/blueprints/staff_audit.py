@@ -54,7 +54,8 @@ def audit_log(proposal_id: int):
         action=action,
         household=household,
         action_label=audit_text.action_label,
-        check=audit.verify(db),
+        check=audit.verify(db, community_id=p.community_id),
+        head=audit.head(db, p.community_id),
         page=page,
         pages=pages,
     )

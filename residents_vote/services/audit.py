@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -50,6 +51,40 @@ def event_hash(
         separators=(",", ":"),
     )
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+# Events that record a household's answers (data["answers_sha256"]): the latest of them
+# must match the stored vote. An event in VOTE_REMOVED_ACTIONS (a void) takes the entry
+# out of the vote table: after it the household has no stored vote until it votes again.
+VOTE_ANSWER_ACTIONS = ("vote.cast", "vote.correct")
+VOTE_REMOVED_ACTIONS = ("vote.void",)
+ANSWERS_KEY = "answers_sha256"
+
+
+def answers_digest(proposal_id: int, household: str, answers: Mapping[int, str]) -> str:
+    """SHA-256 of one household's answers to one proposal, in a canonical form.
+
+    Recorded in every event that records or changes a vote (cast, correction, void) under
+    ANSWERS_KEY, so `audit verify` can check the vote table against the log without the
+    log spelling the answers out. Names never enter it; the household is its code.
+    """
+    body = json.dumps(
+        [
+            "residents_vote answers 1",
+            int(proposal_id),
+            household,
+            [[int(n), str(a)] for n, a in sorted((int(n), a) for n, a in answers.items())],
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+def head(session: Session, community_id: int | None) -> tuple[int, str]:
+    """The chain's last entry as (seq, hash); (0, GENESIS) for a chain never used."""
+    row = session.get(AuditHead, chain_for(community_id))
+    return (row.seq, row.hash) if row is not None else (0, GENESIS)
 
 
 def _lock_head(session: Session, chain: str) -> AuditHead:
@@ -138,13 +173,36 @@ class VerifyResult:
     ok: bool
     events: int
     problem: str = ""
+    votes: int = 0  # stored votes checked against their audit event
+    results: int = 0  # published result revisions recounted
 
 
-def verify(session: Session) -> VerifyResult:
+def verify(session: Session, *, community_id: int | None = None) -> VerifyResult:
+    """Everything `audit verify` checks (CONTRACT.md), stopping at the first problem:
+    the hash chains, every stored vote against its latest audit event, every published
+    audit head against its chain and every published result against a recount.
+
+    With `community_id`, only that community's chain and proposals (the staff page).
+    """
+    chains = None if community_id is None else [chain_for(community_id)]
+    chain_check = verify_chains(session, chains=chains)
+    if not chain_check.ok:
+        return chain_check
+    from . import integrity  # the recount needs the tally and results services
+
+    return integrity.check(session, chain_check.events, community_id=community_id)
+
+
+def verify_chains(session: Session, *, chains: list[str] | None = None) -> VerifyResult:
     """Recompute every chain; report the first entry whose hash or link is wrong."""
     count = 0
     last: dict[str, tuple[int, str]] = {}
-    rows = session.execute(select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq))
+    stmt = select(AuditEvent).order_by(AuditEvent.chain, AuditEvent.seq)
+    heads = select(AuditHead)
+    if chains is not None:
+        stmt = stmt.where(AuditEvent.chain.in_(chains))
+        heads = heads.where(AuditHead.chain.in_(chains))
+    rows = session.execute(stmt)
     for (event,) in rows:
         count += 1
         prev_seq, prev_hash = last.get(event.chain, (0, GENESIS))
@@ -168,10 +226,10 @@ def verify(session: Session) -> VerifyResult:
         if expected != event.hash:
             return VerifyResult(False, count, f"{where}: content does not match its hash")
         last[event.chain] = (event.seq, event.hash)
-    for head in session.execute(select(AuditHead)).scalars():
-        seq, digest = last.get(head.chain, (0, GENESIS))
-        if (head.seq, head.hash) != (seq, digest):
+    for head_row in session.execute(heads).scalars():
+        seq, digest = last.get(head_row.chain, (0, GENESIS))
+        if (head_row.seq, head_row.hash) != (seq, digest):
             return VerifyResult(
-                False, count, f"audit chain {head.chain}: entries after seq {seq} are missing"
+                False, count, f"audit chain {head_row.chain}: entries after seq {seq} are missing"
             )
     return VerifyResult(True, count)

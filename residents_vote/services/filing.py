@@ -493,6 +493,7 @@ def package(session: Session, proposal: Proposal, *, now: dt.datetime | None = N
     files.append(("audit.json", audit_json(events)))
 
     community = proposal.community
+    head_seq, head_hash = audit.head(session, proposal.community_id)
     manifest = {
         "format": "residents_vote filing package 1",
         "generated_at": _iso(now),
@@ -534,7 +535,12 @@ def package(session: Session, proposal: Proposal, *, now: dt.datetime | None = N
             ],
         },
         "attachments": attachments,
-        "audit": {"events": len(events), "chain_ok": audit.verify(session).ok},
+        "audit": {
+            "events": len(events),
+            "chain_ok": audit.verify(session, community_id=proposal.community_id).ok,
+            "head": {"seq": head_seq, "hash": head_hash},
+            "published_heads": notices.published_heads(session, proposal),
+        },
         "files": [
             {"name": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
             for name, data in files

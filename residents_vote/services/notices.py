@@ -187,6 +187,82 @@ def scope_text(buildings: list[str]) -> str:
     return _("buildings %(list)s", list=", ".join(buildings))
 
 
+# --------------------------------------------------------------------------- audit head
+
+
+def head_text(head: tuple[int, str] | None) -> str:
+    """The audit chain head printed on a notice (DOMAIN.md section 8), or "" for a notice
+    published before heads were recorded."""
+    if head is None or head[0] is None:
+        return ""
+    return _("Audit log at publication: entry %(seq)s, hash %(hash)s", seq=head[0], hash=head[1])
+
+
+def head_note() -> str:
+    return _(
+        "This entry of the audit log was the last one when this notice was published; "
+        "if the log is ever rewritten, it will no longer match."
+    )
+
+
+def notice_head(proposal: Proposal) -> tuple[int, str] | None:
+    if proposal.notice_head_seq is None:
+        return None
+    return proposal.notice_head_seq, proposal.notice_head_hash
+
+
+def final_head(proposal: Proposal) -> tuple[int, str] | None:
+    if proposal.final_head_seq is None:
+        return None
+    return proposal.final_head_seq, proposal.final_head_hash
+
+
+def published_heads(session: Session, proposal: Proposal) -> list[dict]:
+    """Every audit head printed on a notice of the proposal, for the filing package."""
+    heads = []
+    if proposal.notice_head_seq is not None:
+        heads.append(
+            {
+                "notice": "voting notice",
+                "revision": proposal.notice_revision,
+                "seq": proposal.notice_head_seq,
+                "hash": proposal.notice_head_hash,
+            }
+        )
+    for row in session.scalars(
+        select(ResultRevision)
+        .where(ResultRevision.proposal_id == proposal.id)
+        .order_by(ResultRevision.revision)
+    ):
+        if row.head_seq is not None:
+            heads.append(
+                {
+                    "notice": "result posting",
+                    "revision": row.revision,
+                    "seq": row.head_seq,
+                    "hash": row.head_hash,
+                }
+            )
+    if proposal.final_head_seq is not None:
+        heads.append(
+            {
+                "notice": "final notice",
+                "revision": proposal.result_revision,
+                "seq": proposal.final_head_seq,
+                "hash": proposal.final_head_hash,
+            }
+        )
+    return heads
+
+
+def _head_block(doc: Notice, head: tuple[int, str] | None) -> None:
+    text = head_text(head)
+    if text:
+        doc.spacer(2)
+        doc.paragraph(text, size=8)
+        doc.paragraph(head_note(), size=8)
+
+
 def _base_url() -> str:
     return current_app.config["BASE_URL"]
 
@@ -224,6 +300,7 @@ class VotingNotice:
     body: str
     url: str
     adoption: str = ""
+    head: str = ""  # the audit chain head at publication of this revision
 
 
 def _requirement(t, headcount: str, totals: dict[str, int]) -> str:
@@ -310,6 +387,7 @@ def voting_notice_model(proposal: Proposal) -> VotingNotice:
         body=proposal.body or "",
         url=public_url(proposal),
         adoption=adoption_text(len(proposal.questions)),
+        head=head_text(notice_head(proposal)),
     )
 
 
@@ -342,6 +420,7 @@ def voting_notice(session: Session, proposal: Proposal) -> Notice:
     doc.heading(_("Organiser and contact"), level=2)
     for key, value in model.contact:
         doc.kv(key, value, key_width=KEY_WIDTH)
+    _head_block(doc, notice_head(proposal))
     doc.spacer(3)
     doc.qr(model.url, _("Public page of this vote: %(url)s", url=model.url))
     return doc
@@ -409,8 +488,9 @@ def _parse_time(text: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if text else None
 
 
-def view_model(proposal: Proposal, data: dict) -> dict:
-    """Rows, shares and sentences for the result page and PDFs, from one tally JSON."""
+def view_model(proposal: Proposal, data: dict, head: tuple[int, str] | None = None) -> dict:
+    """Rows, shares and sentences for the result page and PDFs, from one tally JSON
+    (`head`: the audit chain head printed on that revision, results.revision_head)."""
     headcount = data["proposal"]["headcount"]
     total_persons = data["electorate"]["persons"]
     total_area = parse_area(data["electorate"]["area"])
@@ -490,6 +570,9 @@ def view_model(proposal: Proposal, data: dict) -> dict:
         "objection_start": _local(start),
         "objection_end": results.local_end(end) if end else "",
         "units": data.get("households", []),
+        "head": head_text(head),
+        "final_head": head_text(final_head(proposal)),
+        "head_note": head_note(),
     }
 
 
@@ -592,6 +675,7 @@ def results_notice(session: Session, proposal: Proposal) -> Notice:
     doc.paragraph(objection_period_text(view), bold=True)
     _result_body(doc, proposal, view)
     _objection_block(doc, proposal, view)
+    _head_block(doc, results.revision_head(session, proposal))
     doc.spacer(3)
     doc.qr(public_url(proposal), _("Public page of this vote: %(url)s", url=public_url(proposal)))
     return doc
@@ -676,6 +760,7 @@ def final_notice(session: Session, proposal: Proposal) -> Notice:
     _result_body(doc, proposal, view)
     if proposal.finalized_at:
         doc.paragraph(_("Finalized at %(at)s.", at=_local(proposal.finalized_at)), size=9)
+    _head_block(doc, final_head(proposal))
     doc.spacer(3)
     doc.qr(public_url(proposal), _("Public page of this vote: %(url)s", url=public_url(proposal)))
     return doc

@@ -280,7 +280,7 @@ def open_vote(
     proposal.notice_revision = 1
     session.flush()
     costs.freeze_shares(session, proposal)
-    audit.record_for(
+    event = audit.record_for(
         session,
         proposal,
         "proposal.open",
@@ -294,6 +294,8 @@ def open_vote(
             "closes": closes.isoformat(),
         },
     )
+    # The voting notice prints the chain head as it stood once its publication was logged.
+    proposal.notice_head_seq, proposal.notice_head_hash = event.seq, event.hash
     return households
 
 
@@ -314,7 +316,7 @@ def extend(
     old = proposal.closes_at
     proposal.closes_at = closes
     proposal.notice_revision += 1
-    audit.record_for(
+    event = audit.record_for(
         session,
         proposal,
         "proposal.extend",
@@ -326,6 +328,7 @@ def extend(
             "notice": proposal.notice_revision,
         },
     )
+    proposal.notice_head_seq, proposal.notice_head_hash = event.seq, event.hash
 
 
 def cancel(

@@ -156,6 +156,16 @@ def published_json(session: Session, proposal: Proposal) -> dict | None:
     return data
 
 
+def revision_head(session: Session, proposal: Proposal) -> tuple[int, str] | None:
+    """The audit chain head printed on the latest revision's posting: kept beside the
+    revision's text, not in it (the event publishing the text records its SHA-256, and
+    the head is the chain right after that event)."""
+    row = latest_revision(session, proposal)
+    if row is None or row.head_seq is None:
+        return None
+    return row.head_seq, row.head_hash
+
+
 def close(
     session: Session, proposal: Proposal, *, actor: str, now: dt.datetime | None = None
 ) -> ResultRevision:
@@ -183,7 +193,7 @@ def close(
         proposal.closed_at = now  # early: every household has voted
     proposal.status = "publicity"
     row = _publish(session, proposal, "preliminary result", event=now, now=now)
-    audit.record_for(
+    event = audit.record_for(
         session,
         proposal,
         "proposal.close",
@@ -196,6 +206,7 @@ def close(
             "objections_until": proposal.objection_ends_at.isoformat(),
         },
     )
+    row.head_seq, row.head_hash = event.seq, event.hash  # printed on the posting
     return row
 
 
@@ -363,7 +374,7 @@ def republish(
     """A corrected result: new revision, and the objection period starts again."""
     now = now or utcnow()
     row = _publish(session, proposal, reason, event=now, now=now)
-    audit.record_for(
+    event = audit.record_for(
         session,
         proposal,
         "result.revise",
@@ -376,6 +387,7 @@ def republish(
             "objections_until": proposal.objection_ends_at.isoformat(),
         },
     )
+    row.head_seq, row.head_hash = event.seq, event.hash  # printed on the posting
     return row
 
 
@@ -412,7 +424,7 @@ def finalize(
     row = latest_revision(session, proposal)
     proposal.status = "final"
     proposal.finalized_at = now
-    audit.record_for(
+    event = audit.record_for(
         session,
         proposal,
         "proposal.finalize",
@@ -420,6 +432,7 @@ def finalize(
         subject=proposal.title,
         data={"revision": row.revision, "sha256": row.sha256},
     )
+    proposal.final_head_seq, proposal.final_head_hash = event.seq, event.hash
     return row
 
 

@@ -160,8 +160,30 @@ def participating_units(session: Session, proposal: Proposal) -> list[dict]:
 
 def compute(session: Session, proposal: Proposal) -> Tally:
     """The live tally of a proposal, shaped as CONTRACT.md's tally JSON."""
+    return build(proposal, aggregate(session, proposal))
+
+
+def recount(proposal: Proposal, votes: list[tuple[str, str, int, dict[int, str]]]) -> Tally:
+    """The tally from votes given one by one as (code, owner_key, area, answers), counted
+    with the reference count (`audit verify` recounts published results this way)."""
+    counts: dict[str, list[QuestionCounts]] = {}
+    for headcount in rules.HEADCOUNTS:
+        counts[headcount] = [
+            rules.count_units(
+                (
+                    rules.UnitVote(code, owner_key, area, answers.get(q.number, ""))
+                    for code, owner_key, area, answers in votes
+                ),
+                headcount,
+            )
+            for q in proposal.questions
+        ]
+    return build(proposal, counts)
+
+
+def build(proposal: Proposal, counts: dict[str, list[QuestionCounts]]) -> Tally:
+    """The tally JSON and verdicts from counts per question under both headcounts."""
     rule = rules.RULES[proposal.rule]
-    counts = aggregate(session, proposal)
     binding_counts = counts[proposal.headcount]
     binding_electorate = electorate(proposal, proposal.headcount)
     questions = []

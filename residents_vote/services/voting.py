@@ -10,7 +10,6 @@ an entry made under the wrong household, each with a recorded reason (DOMAIN.md 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 from dataclasses import dataclass
@@ -167,6 +166,7 @@ def _insert(
             "serial": ballot.serial if ballot else None,
             "proxy": bool(proxy_name),
             **({"received": received.isoformat()} if received else {}),
+            audit.ANSWERS_KEY: audit.answers_digest(proposal.id, entry.code, answers),
         },
     )
     return Cast(vote, receipts.display(code))
@@ -268,20 +268,6 @@ def record_paper(
     )
 
 
-def answers_digest(proposal_id: int, household_code: str, answers: dict[int, str]) -> str:
-    """SHA-256 of a canonical form of one household's answers (no names): what an audit
-    event records so that the answers can be checked later without being exposed."""
-    canonical = json.dumps(
-        {
-            "proposal": proposal_id,
-            "household": household_code,
-            "answers": {str(n): answers[n] for n in sorted(answers)},
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def require_changeable(
@@ -394,7 +380,12 @@ def correct(
         "vote.correct",
         actor=by.username,
         subject=entry.code,
-        data={"before": before, "after": answers, "reason": reason},
+        data={
+            "before": before,
+            "after": answers,
+            "reason": reason,
+            audit.ANSWERS_KEY: audit.answers_digest(proposal.id, entry.code, answers),
+        },
     )
 
 
@@ -493,7 +484,7 @@ def void(
         subject=entry.code,
         data={
             "channel": voided.channel,
-            "answers_sha256": answers_digest(proposal.id, entry.code, answers),
+            audit.ANSWERS_KEY: audit.answers_digest(proposal.id, entry.code, answers),
             "reason": reason,
             "cast_at": voided.cast_at.isoformat(),
             "entered_by": entered_by.username if entered_by else None,
