@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, redirect, render_template, request, url_for
@@ -14,16 +13,12 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from . import labels
+from . import labels, logmask
 from .domain.costs import format_yuan
 from .domain.tally import format_area
 from .extensions import login_manager, session
 from .models import User
 from .services.errors import Problems, ServiceError
-
-TOKEN_IN_PATH = re.compile(r"(/b/)[A-Za-z0-9_\-]+")
-# A receipt code in a lookup URL (/r/<id>/receipt?code=…) shows a household's answers.
-RECEIPT_IN_QUERY = re.compile(r"([?&]code=)[^&\s\"']+")
 
 # Who may use each blueprint. Every blueprint must be listed: a new one without a rule
 # makes the app refuse to start, and the route-walk test covers every endpoint.
@@ -54,7 +49,8 @@ class TokenMaskingFilter(logging.Filter):
 
 
 def mask_tokens(text: str) -> str:
-    return RECEIPT_IN_QUERY.sub(r"\1…", TOKEN_IN_PATH.sub(r"\1…", text))
+    """Ballot tokens and receipt codes masked, plain or percent-encoded (logmask)."""
+    return logmask.mask(text)
 
 
 def local_zone() -> ZoneInfo:

@@ -30,6 +30,14 @@ class ImportReport:
         return ("dry run: " if self.dry_run else "") + text
 
 
+def check_file_size(size: int) -> None:
+    """Refuse a register file over the size limit before reading it (Problems, one line)."""
+    try:
+        register_io.check_size(size)
+    except register_io.RegisterFileError as exc:
+        raise Problems([str(exc)]) from exc
+
+
 def parse_file(filename: str, data: bytes) -> list[RegisterRow]:
     """Read and check a register file; raise Problems naming every bad row."""
     try:
