@@ -171,10 +171,11 @@ def households_import(slug, file, dry_run, remove_missing):
 @guarded
 def households_export(slug, file):
     """Export the register as CSV (UTF-8 with BOM) or XLSX, by suffix."""
-    with read() as s:
+    with write() as s:
         community = communities.get_by_slug(s, slug)
         data = households.export(s, community, file)
-    Path(file).write_bytes(data)
+        # Written inside the transaction: a file that cannot be written is not audited.
+        Path(file).write_bytes(data)
     click.echo(f"wrote {file}")
 
 

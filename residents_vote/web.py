@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from . import labels, logmask
 from .domain.costs import format_yuan
@@ -31,6 +32,18 @@ ACCESS: dict[str, frozenset[str] | None] = {
     "committee": frozenset({"admin", "staff", "committee"}),
 }
 PUBLIC_ENDPOINTS = frozenset({"static", "index", "health"})
+
+
+# The largest id the database holds: primary keys are INTEGER, 32-bit on PostgreSQL.
+MAX_ID = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in every route: an id beyond what the database holds matches no route
+    (404) instead of reaching a query that overflows (PostgreSQL, SQLite: 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002, ANN001
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 class TokenMaskingFilter(logging.Filter):
@@ -64,6 +77,7 @@ def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def register_web(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from residents_vote import create_app
 from residents_vote.models import AuditEvent
@@ -360,7 +361,7 @@ def test_a_path_id_too_large_for_the_database_is_404_on_every_int_route(app):
         ints = [
             name
             for name, converter in rule._converters.items()
-            if type(converter).__name__.lower().startswith("int")
+            if isinstance(converter, IntegerConverter)
         ]
         if not ints:
             continue

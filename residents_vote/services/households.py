@@ -137,11 +137,21 @@ def active(session: Session, community: Community) -> list[Household]:
     )
 
 
-def export(session: Session, community: Community, filename: str) -> bytes:
+def export(session: Session, community: Community, filename: str, *, actor: str = "cli") -> bytes:
+    """The register as CSV or XLSX (by suffix). The export holds owner names and phones:
+    who took it, when and in which format is audited (never the data itself)."""
     households = active(session, community)
-    if filename.lower().endswith(".xlsx"):
-        return register_io.write_xlsx(households)
-    return register_io.write_csv(households)
+    xlsx = filename.lower().endswith(".xlsx")
+    data = register_io.write_xlsx(households) if xlsx else register_io.write_csv(households)
+    audit.record(
+        session,
+        "households.export",
+        actor=actor,
+        community_id=community.id,
+        subject=community.slug,
+        data={"format": "xlsx" if xlsx else "csv", "households": len(households)},
+    )
+    return data
 
 
 @dataclass(frozen=True)
