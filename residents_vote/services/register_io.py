@@ -238,8 +238,16 @@ def _check_part(part: IO[bytes]) -> None:
 
 
 def _xlsx_rows(sheet: Any) -> Iterator[list[str | None]]:
+    declared = sheet.max_column  # from the sheet's <dimension>, None if it has none
+    if declared is not None and declared <= MAX_COLUMNS:
+        for cells in sheet.iter_rows(max_col=declared):
+            yield [_xlsx_text(cell) for cell in cells]
+        return
     for cells in sheet.iter_rows(max_col=MAX_COLUMNS):
-        yield [_xlsx_text(cell) for cell in cells]
+        row = [_xlsx_text(cell) for cell in cells]
+        while row and row[-1] is None:
+            row.pop()  # as wide as its last cell, as openpyxl reads a sheet of unknown size
+        yield row
 
 
 def _short(exc: Exception) -> str:
