@@ -1,12 +1,13 @@
 """gunicorn settings: access log without ballot tokens (a logged link is a usable ballot)
 nor receipt codes (a logged code shows how a household voted)."""
 
-import re
+import os
+import sys
 
 from gunicorn.glogging import Logger
 
-TOKEN = re.compile(r"(/b/)[A-Za-z0-9_\-]+")
-RECEIPT = re.compile(r"((?:^|[?&])code=)[^&\s\"']+")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from residents_vote.logmask import mask  # noqa: E402 - after the repository is on the path
 
 accesslog = "-"
 workers = 2
@@ -18,10 +19,12 @@ control_socket_disable = True
 
 class TokenMaskingLogger(Logger):
     def atoms(self, resp, req, environ, request_time):  # noqa: ANN001
+        # Every text atom: the request line, path, query, referer and every header or
+        # environ variable a log format may name; tokens masked also when percent-encoded.
         atoms = super().atoms(resp, req, environ, request_time)
-        for key in ("r", "U", "q", "f", "{raw_uri}e"):
-            if isinstance(atoms.get(key), str):
-                atoms[key] = RECEIPT.sub(r"\1…", TOKEN.sub(r"\1…", atoms[key]))
+        for key, value in atoms.items():
+            if isinstance(value, str):
+                atoms[key] = mask(value)
         return atoms
 
 

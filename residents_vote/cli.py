@@ -153,7 +153,9 @@ def user_create(username, role, slugs, full_name):
 @guarded
 def households_import(slug, file, dry_run, remove_missing):
     """Import a register file (CSV or XLSX), all or nothing."""
-    data = Path(file).read_bytes()
+    path = Path(file)
+    households.check_file_size(path.stat().st_size)  # before reading it into memory
+    data = path.read_bytes()
     with write() as s:
         community = communities.get_by_slug(s, slug)
         rows = households.parse_file(file, data)
@@ -169,10 +171,11 @@ def households_import(slug, file, dry_run, remove_missing):
 @guarded
 def households_export(slug, file):
     """Export the register as CSV (UTF-8 with BOM) or XLSX, by suffix."""
-    with read() as s:
+    with write() as s:
         community = communities.get_by_slug(s, slug)
         data = households.export(s, community, file)
-    Path(file).write_bytes(data)
+        # Written inside the transaction: a file that cannot be written is not audited.
+        Path(file).write_bytes(data)
     click.echo(f"wrote {file}")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, current_app, redirect, render_template, request, url_for
@@ -13,17 +12,14 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
-from . import labels
+from . import labels, logmask
 from .domain.costs import format_yuan
 from .domain.tally import format_area
 from .extensions import login_manager, session
 from .models import User
 from .services.errors import Problems, ServiceError
-
-TOKEN_IN_PATH = re.compile(r"(/b/)[A-Za-z0-9_\-]+")
-# A receipt code in a lookup URL (/r/<id>/receipt?code=…) shows a household's answers.
-RECEIPT_IN_QUERY = re.compile(r"([?&]code=)[^&\s\"']+")
 
 # Who may use each blueprint. Every blueprint must be listed: a new one without a rule
 # makes the app refuse to start, and the route-walk test covers every endpoint.
@@ -37,6 +33,18 @@ ACCESS: dict[str, frozenset[str] | None] = {
     "account": frozenset({"admin", "staff", "committee"}),
 }
 PUBLIC_ENDPOINTS = frozenset({"static", "index", "health"})
+
+
+# The largest id the database holds: primary keys are INTEGER, 32-bit on PostgreSQL.
+MAX_ID = 2**31 - 1
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in every route: an id beyond what the database holds matches no route
+    (404) instead of reaching a query that overflows (PostgreSQL, SQLite: 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002, ANN001
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 class TokenMaskingFilter(logging.Filter):
@@ -55,7 +63,8 @@ class TokenMaskingFilter(logging.Filter):
 
 
 def mask_tokens(text: str) -> str:
-    return RECEIPT_IN_QUERY.sub(r"\1…", TOKEN_IN_PATH.sub(r"\1…", text))
+    """Ballot tokens and receipt codes masked, plain or percent-encoded (logmask)."""
+    return logmask.mask(text)
 
 
 def local_zone() -> ZoneInfo:
@@ -69,6 +78,7 @@ def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def register_web(app: Flask) -> None:
+    app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 

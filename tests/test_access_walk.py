@@ -73,11 +73,12 @@ ROUTES: dict[str, dict] = {
     # resident pages: the ballot of the open proposal
     "ballot.show": open_page(200),
     "ballot.submit": open_page(422),  # no answers: nothing recorded
+    "ballot.objection": open_page(403),  # voting still open: no objection period yet
     # public pages of the closed proposal (objection period running)
     "public.show": open_page(200),
     "public.show_json": open_page(200),
     "public.receipt": open_page(200),
-    "public.objection": open_page(422),  # empty name and text
+    "public.objection": open_page(422),  # no receipt code and no text
     "public.pdf": open_page(200),  # kind=notice
     "public.plan": open_page(404),  # no plan attached
     # staff

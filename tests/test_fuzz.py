@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from residents_vote.models import Household, Objection, Proposal
 from tests.helpers import count, csrf_token, form_fields, login, read
 from tests.test_access_walk import build_world
+from tests.test_publication import receipt_of
 
 XSS = '<script>alert("xss")</script>'
 IMG = '"><img src=x onerror=alert(1)>'
@@ -280,14 +281,16 @@ def test_objection_form_fuzz(app):
         text=HOSTILE,
         household=st.one_of(st.sampled_from(["", "1-1-101", "2-1-102"]), HOSTILE),
         contact=HOSTILE,
+        receipt=st.one_of(st.sampled_from(["", receipt_of(app, world.closed_public)]), HOSTILE),
     )
-    def run(name, text, household, contact):
+    def run(name, text, household, contact, receipt):
         form = {
             "csrf_token": token,
             "name": name,
             "text": text,
             "household": household,
             "contact": contact,
+            "receipt": receipt,
         }
         response = client.post(url + "/objections", data=form)
         never_500(response, 303, 400, 422)
@@ -311,7 +314,7 @@ def test_markup_in_an_objection_is_escaped_for_public_and_staff(app):
             "csrf_token": token,
             "name": "王" + XSS,
             "text": "面积不对" + IMG,
-            "household": "1-1-102",
+            "receipt": receipt_of(app, world.closed_public, "1-1-102"),
             "contact": "<a href=javascript:alert(1)>x</a>",
         },
     )
@@ -578,13 +581,20 @@ def test_url_parameters_fuzz(app):
     run()
 
 
-@pytest.mark.parametrize("field", ["name", "text", "contact", "household"])
+@pytest.mark.parametrize("field", ["name", "text", "contact", "household", "receipt"])
 def test_nul_and_overlong_objection_fields_are_refused_cleanly(app, field):
     world = build_world(app)
     client = app.test_client()
     url = f"/r/{world.closed_public}"
     token = csrf_token(client.get(url).get_data(as_text=True), "/objections")
-    base = {"csrf_token": token, "name": "张三", "text": "有异议", "household": "", "contact": ""}
+    base = {
+        "csrf_token": token,
+        "name": "张三",
+        "text": "有异议",
+        "household": "",
+        "contact": "",
+        "receipt": receipt_of(app, world.closed_public),
+    }
     for bad in ("a\x00b", "长" * 6000):
         response = client.post(url + "/objections", data={**base, field: bad})
         never_500(response, 303, 400, 422)

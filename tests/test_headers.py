@@ -304,8 +304,8 @@ def test_receipt_guessing_is_limited(limited_app):
     world = build_world(app)
     client = app.test_client()
     url = f"/r/{world.closed_public}/receipt?code="
-    statuses = [client.get(url + f"AAAA-{n:04d}").status_code for n in range(31)]
-    assert statuses[:30] == [404] * 30 and statuses[30] == 429
+    statuses = [client.get(url + f"AAAA-{n:04d}").status_code for n in range(61)]
+    assert statuses[:60] == [404] * 60 and statuses[60] == 429  # 60 per 15 minutes
 
 
 # --- the signing key ---------------------------------------------------------------------------

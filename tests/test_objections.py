@@ -1,7 +1,8 @@
 """Objections during the posting period (CONTRACT.md "Resident pages", DOMAIN.md section 5).
 
 `POST /r/<public_id>/objections`: 303 during the objection period; 403 outside it; 422 on
-an empty name or text, or a household code not in the electorate. Staff enter paper
+an empty text or an unknown receipt code (the household proves itself with it; issue 12,
+more in tests/test_i12_objections.py). Staff enter paper
 objections and answer every objection (accepted or rejected, with a reason); an accepted
 objection that corrects a vote publishes a new result revision and restarts the period.
 The result is finalized only after the period and once every objection is answered.
@@ -23,6 +24,7 @@ from residents_vote.services.errors import Conflict
 from tests import factories
 from tests.helpers import count, csrf_token, read, write
 from tests.test_publication import (
+    any_csrf,
     english,
     flat,
     html_text,
@@ -30,6 +32,7 @@ from tests.test_publication import (
     objection_end,
     pdf_text,
     public_id,
+    receipt_of,
     refused,
     staff_client,
     travel,
@@ -69,7 +72,7 @@ def test_online_objection_during_the_period(app, client, runner):
         data={
             "csrf_token": token,
             "name": "张先生",
-            "household": "1-1-102",
+            "receipt": receipt_of(app, pub, "1-1-102"),
             "contact": "13800001234",
             "text": "我家的表决票勾选的是同意，公示为反对。",
         },
@@ -95,11 +98,11 @@ def test_online_objection_during_the_period(app, client, runner):
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"name": "  "}, "Please give your name"),
+        ({"name": "  "}, None),  # the name is optional: the receipt proves the household
         ({"text": ""}, "Please describe the objection"),
-        ({"household": "9-9-999"}, "Household 9-9-999 is not in the electorate"),
+        ({"household": "9-9-999"}, "No vote of this proposal has this receipt code"),
         ({"household": "1-1-101 "}, None),  # trimmed: a known household is accepted
-        ({"name": "x" * 101}, "Please give your name"),
+        ({"name": "x" * 101}, "The name is too long"),
     ],
 )
 def test_online_objection_is_checked(app, client, runner, fields, message):
@@ -328,9 +331,11 @@ def test_an_objection_is_the_first_request_after_the_announced_close(app, client
         starts=factories.ago(days=3),
         closes=factories.ago(minutes=1),
     )
-    pub = public_id(app, world.proposal_id)
+    token = world.tokens["1-1-101"]
     started = time.monotonic()
-    response = object_online(client, pub, household="1-1-101")
+    response = client.post(
+        f"/b/{token}/objections", data={"csrf_token": any_csrf(client), "text": "计票有误"}
+    )
     assert time.monotonic() - started < 10
     with read(app) as s:  # issue 12: counting, nothing published, no objection period yet
         assert s.get(Proposal, world.proposal_id).status == "counting"

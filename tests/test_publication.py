@@ -34,6 +34,7 @@ from residents_vote.models import (
     AuditEvent,
     Ballot,
     Community,
+    ElectorateEntry,
     NoticePosting,
     Objection,
     Proposal,
@@ -249,9 +250,33 @@ def any_csrf(client) -> str:
 
 
 def object_online(client, pub: str, **fields: str):
+    """An objection on the public page. Only a household of the electorate may object
+    (DOMAIN.md section 5): unless `receipt=` is given, the receipt code of the household
+    named by `household=` (else of the first household that voted) is sent."""
     data = {"csrf_token": any_csrf(client), "name": "居民", "text": "计票有误"}
     data.update(fields)
+    if "receipt" not in data:
+        data["receipt"] = receipt_of(client.application, pub, data.get("household", ""))
     return client.post(f"/r/{pub}/objections", data=data)
+
+
+def receipt_of(app, pub: str, household: str = "") -> str:
+    """The receipt code of a household's vote (any voter's if none is named), or ""."""
+    with read(app) as s:
+        query = (
+            select(Vote.receipt_code)
+            .join(Proposal, Proposal.id == Vote.proposal_id)
+            .join(
+                ElectorateEntry,
+                (ElectorateEntry.proposal_id == Vote.proposal_id)
+                & (ElectorateEntry.household_id == Vote.household_id),
+            )
+            .where(Proposal.public_id == pub)
+            .order_by(Vote.id)
+        )
+        if household.strip():
+            query = query.where(ElectorateEntry.code == household.strip())
+        return s.scalars(query).first() or ""
 
 
 def refused(result, *fragments: str) -> None:

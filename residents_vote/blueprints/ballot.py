@@ -11,10 +11,11 @@ from sqlalchemy import select
 from .. import extensions
 from ..domain import receipts
 from ..models import ElectorateEntry, Proposal
-from ..services import ballots, owner_checks, proposals, voting
+from ..services import ballots, owner_checks, proposals, results, voting
 from ..services import costs as cost_service
 from ..services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from ..web import translate_error
+from . import public
 from .common import close_if_due
 
 bp = Blueprint("ballot", __name__)
@@ -53,6 +54,9 @@ def _context(ballot):
         "phase": proposals.phase(proposal),
         "share": share,
         "plan": cost_service.plan_attachment(db, proposal),
+        "objection_end": results.local_end(proposal.objection_ends_at)
+        if results.objection_window_open(proposal)
+        else "",
     }
 
 
@@ -121,6 +125,24 @@ def submit(token: str):
             "error.html", status=exc.status, messages=[translate_error(exc)]
         ), exc.status
     return redirect(url_for("ballot.show", token=token), code=303)
+
+
+@bp.route("/b/<token>/objections", methods=["POST"])
+def objection(token: str):
+    """An objection from the household of this ballot (voted or not), CONTRACT.md."""
+    ballot = _ballot(token)
+    proposal = close_if_due(extensions.session().get(Proposal, ballot.proposal_id))
+    return public.file_objection(
+        proposal,
+        lambda db, locked, form: results.file_objection_by_ballot(
+            db,
+            locked,
+            ballot,
+            text=form.get("text", ""),
+            name=form.get("name", ""),
+            contact=form.get("contact", ""),
+        ),
+    )
 
 
 @bp.app_template_global()

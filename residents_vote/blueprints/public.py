@@ -137,29 +137,42 @@ def _voided_receipt(proposal: Proposal, code: str):
 
 @bp.route("/<public_id>/objections", methods=["POST"])
 def objection(public_id: str):
+    """An objection from a household that proves itself with its receipt code."""
     proposal = _proposal(public_id)
-    db = extensions.session()
-    form = request.form
-    try:
-        locked = proposals.lock(db, proposal.id)
-        results.file_objection(
+    if extensions.over_failure_limit("receipt"):
+        abort(429)
+    return file_objection(
+        proposal,
+        lambda db, locked, form: results.file_objection_by_receipt(
             db,
             locked,
-            name=form.get("name", ""),
+            form.get("receipt", ""),
             text=form.get("text", ""),
-            household=form.get("household", ""),
+            name=form.get("name", ""),
             contact=form.get("contact", ""),
-        )
+        ),
+    )
+
+
+def file_objection(proposal: Proposal, file):
+    """Run `file(db, locked_proposal, form)`; 303 to the public page, or the refusal page.
+    An unknown receipt code counts as a failure for the client's rate limit."""
+    db = extensions.session()
+    try:
+        file(db, proposals.lock(db, proposal.id), request.form)
         db.commit()
     except (Forbidden, Invalid) as exc:
         db.rollback()
+        if isinstance(exc, results.UnknownReceipt):
+            extensions.record_failure("receipt")
         return render_template(
             "public/objection_refused.html",
             proposal=proposal,
             community=proposal.community,
             message=translate_error(exc),
         ), exc.status
-    return redirect(url_for("public.show", public_id=public_id, filed=1) + "#objections", code=303)
+    url = url_for("public.show", public_id=proposal.public_id, filed=1)
+    return redirect(url + "#objections", code=303)
 
 
 @bp.route("/<public_id>/<any(notice, results, final):kind>.pdf")

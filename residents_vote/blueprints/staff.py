@@ -13,6 +13,8 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField
 
 from .. import extensions
+from ..db import write_session
+from ..models import Community
 from ..services import households, register_io, users
 from ..services.errors import Problems
 from .common import actor, community_or_404, file_response
@@ -64,7 +66,10 @@ def export(slug: str, fmt: str):
     if fmt not in ("csv", "xlsx"):
         return redirect(url_for("staff.community", slug=slug))
     filename = f"register-{c.slug}.{fmt}"
-    data = households.export(extensions.session(), c, filename)
+    # A GET that writes the audit event: its own write transaction (BEGIN IMMEDIATE).
+    with write_session(extensions.database().factory) as wdb:
+        community = wdb.get(Community, c.id)
+        data = households.export(wdb, community, filename, actor=actor())
     mimetype = (
         "text/csv; charset=utf-8"
         if fmt == "csv"

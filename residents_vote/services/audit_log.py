@@ -151,6 +151,11 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict], str]] = {
         updated=d.get("updated", 0),
         unchanged=d.get("unchanged", 0),
     ),
+    "households.export": lambda e, d: _(
+        "Household register exported (%(format)s, %(count)s households).",
+        format=str(d.get("format", "")).upper(),
+        count=d.get("households", "?"),
+    ),
     "proposal.create": lambda e, d: _("Draft proposal created: %(title)s.", title=e.subject),
     "proposal.edit": lambda e, d: _("Draft proposal edited."),
     "plan.items": lambda e, d: _("Plan budget set: %(n)s items.", n=len(d.get("items", []))),

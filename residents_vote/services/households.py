@@ -30,6 +30,14 @@ class ImportReport:
         return ("dry run: " if self.dry_run else "") + text
 
 
+def check_file_size(size: int) -> None:
+    """Refuse a register file over the size limit before reading it (Problems, one line)."""
+    try:
+        register_io.check_size(size)
+    except register_io.RegisterFileError as exc:
+        raise Problems([str(exc)]) from exc
+
+
 def parse_file(filename: str, data: bytes) -> list[RegisterRow]:
     """Read and check a register file; raise Problems naming every bad row."""
     try:
@@ -129,11 +137,21 @@ def active(session: Session, community: Community) -> list[Household]:
     )
 
 
-def export(session: Session, community: Community, filename: str) -> bytes:
+def export(session: Session, community: Community, filename: str, *, actor: str = "cli") -> bytes:
+    """The register as CSV or XLSX (by suffix). The export holds owner names and phones:
+    who took it, when and in which format is audited (never the data itself)."""
     households = active(session, community)
-    if filename.lower().endswith(".xlsx"):
-        return register_io.write_xlsx(households)
-    return register_io.write_csv(households)
+    xlsx = filename.lower().endswith(".xlsx")
+    data = register_io.write_xlsx(households) if xlsx else register_io.write_csv(households)
+    audit.record(
+        session,
+        "households.export",
+        actor=actor,
+        community_id=community.id,
+        subject=community.slug,
+        data={"format": "xlsx" if xlsx else "csv", "households": len(households)},
+    )
+    return data
 
 
 @dataclass(frozen=True)

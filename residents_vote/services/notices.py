@@ -599,10 +599,12 @@ def objection_period_text(view: dict) -> str:
 def how_to_object(proposal: Proposal) -> str:
     office = proposal.community.office or proposal.community.name
     return _(
-        "Owners who disagree with the count may object during this period: online with the "
-        "form on the public page of this vote (scan the QR code), or in writing at: "
-        "%(office)s. Give your name, your household (e.g. 3-2-501) and what you object to. "
-        "Check your own vote with your receipt code on the public page.",
+        "Households of the electorate who disagree with the count may object during this "
+        "period: online on the public page of this vote with the household's receipt code, "
+        "or on the household's ballot page (scan the QR code on the ballot); or in writing "
+        "at: %(office)s, giving your name, your household (e.g. 3-2-501) and what you object "
+        "to. Anonymous objections are not accepted. Check your own vote with your receipt "
+        "code on the public page.",
         office=office,
     )
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from residents_vote.domain.register import (
     EXPORT_HEADER,
@@ -25,12 +27,59 @@ __all__ = ["RegisterFileError", "read_table", "write_csv", "write_xlsx"]
 
 Table = tuple[list[str | None], list[list[str | None]]]
 
+# CONTRACT.md `households import`: each refusal is one line naming its limit, and comes
+# within seconds: the size is known before reading, an XLSX's unpacked size is declared in
+# its zip directory (and the zip reader never unpacks more than declared), and rows are
+# read only up to the limit.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+MAX_DATA_ROWS = 20_000
+# Empty rows are not data rows, but a sheet may not hide an unbounded number of them (a
+# 634 KB XLSX can declare a million): reading stops this many rows past the limit.
+MAX_EMPTY_ROWS = 1_000
+# Columns read from the register sheet (extra columns are ignored anyway); without a cap,
+# one cell in column XFD would make every row 16,384 cells wide in memory.
+MAX_COLUMNS = 100
+# Cells in one sheet part, counted before openpyxl parses it (a few seconds at most).
+MAX_CELLS = 1_000_000
+
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
 
 
 class RegisterFileError(ValueError):
     """The file as a whole cannot be read; the message is one line for an operator."""
+
+
+def check_size(size: int) -> None:
+    """Refuse a register file larger than the limit, before it is read."""
+    if size > MAX_FILE_BYTES:
+        raise RegisterFileError(
+            f"the file is too large: {size:,} bytes; the limit is 5 MB ({MAX_FILE_BYTES:,} bytes)"
+        )
+
+
+def _too_many_rows() -> RegisterFileError:
+    return RegisterFileError(
+        f"the file has more than {MAX_DATA_ROWS:,} data rows; the limit is {MAX_DATA_ROWS:,}"
+    )
+
+
+def _limited(rows: Iterable[list[str | None]]) -> list[list[str | None]]:
+    """The rows (header first) up to the data-row limit; stop reading beyond it."""
+    result: list[list[str | None]] = []
+    data = 0
+    for row in rows:
+        result.append(row)
+        if len(result) == 1:
+            continue
+        if any(value and value.strip() for value in row):
+            data += 1
+            if data > MAX_DATA_ROWS:
+                raise _too_many_rows()
+        if len(result) > 1 + MAX_DATA_ROWS + MAX_EMPTY_ROWS:
+            raise _too_many_rows()
+    return result
 
 
 class HouseholdLike(Protocol):
@@ -54,6 +103,7 @@ def read_table(filename: str, data: bytes) -> Table:
     """
     if not data:
         raise RegisterFileError("the file is empty")
+    check_size(len(data))
     if data.startswith(_OLE_MAGIC):
         raise RegisterFileError(
             "old Excel .xls files are not supported; save the sheet as .xlsx or CSV"
@@ -90,7 +140,7 @@ def _read_csv(data: bytes) -> list[list[str | None]]:
     if "\x00" in text:
         raise RegisterFileError("cannot read the file: it is not a CSV text file")
     try:
-        return [list(row) for row in csv.reader(io.StringIO(text, newline=""))]
+        return _limited(list(row) for row in csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
         raise RegisterFileError(f"cannot read the CSV file: {exc}") from None
 
@@ -98,6 +148,7 @@ def _read_csv(data: bytes) -> list[list[str | None]]:
 def _read_xlsx(data: bytes) -> list[list[str | None]]:
     from openpyxl import load_workbook  # heavy import, only needed for XLSX
 
+    _check_unpacked_size(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception as exc:  # BadZipFile, KeyError, InvalidFileException, XML errors...
@@ -106,9 +157,7 @@ def _read_xlsx(data: bytes) -> list[list[str | None]]:
         if not workbook.worksheets:
             raise RegisterFileError("the XLSX file has no worksheet")
         sheet = workbook.worksheets[0]
-        rows: list[list[str | None]] = []
-        for cells in sheet.iter_rows():
-            rows.append([_xlsx_text(cell) for cell in cells])
+        rows = _limited(_xlsx_rows(sheet))
         while rows and all(value is None for value in rows[-1]):
             rows.pop()  # read-only sheets may report trailing formatted-but-empty rows
         return rows
@@ -118,6 +167,87 @@ def _read_xlsx(data: bytes) -> list[list[str | None]]:
         raise RegisterFileError(f"cannot read the XLSX file: {_short(exc)}") from None
     finally:
         workbook.close()
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse an XLSX whose parts unpack to more than the limit (a zip bomb), from the
+    sizes its zip directory declares (the zip reader never unpacks more than declared),
+    then every sheet-like part that openpyxl would scan in full (see _check_part)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+            unpacked = sum(info.file_size for info in parts)
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise RegisterFileError(
+                    f"the XLSX file unpacks to {unpacked:,} bytes; the limit is 50 MB "
+                    f"({MAX_UNPACKED_BYTES:,} bytes)"
+                )
+            for info in parts:
+                if info.filename.lower().endswith(".xml"):
+                    with archive.open(info) as part:
+                        _check_part(part)
+    except RegisterFileError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError) as exc:
+        raise RegisterFileError(f"cannot read the XLSX file: {_short(exc)}") from None
+
+
+_TAG = rb"<(?:[A-Za-z_][\w.-]{0,31}:)?"
+_ROW_TAG = re.compile(_TAG + rb"row[\s/>]")
+_CELL_TAG = re.compile(_TAG + rb"c[\s/>]")
+_DIMENSION_TAG = re.compile(_TAG + rb"dimension[\s/>]")
+_SHEET_DATA_TAG = re.compile(_TAG + rb"sheetData[\s/>]")
+
+
+def _check_part(part: IO[bytes]) -> None:
+    """Count the rows and cells of one XML part without parsing it, and stop early.
+
+    openpyxl (read-only) opens every sheet of a workbook and, when a sheet declares no
+    <dimension>, parses all of its rows just to size it: a million empty rows take
+    longer than a worker may run. Sheets that declare their dimension are read lazily
+    and stopped by the row limit instead; cells are capped in every part.
+    """
+    tail = b""
+    rows = cells = 0
+    dimension: bool | None = None  # unknown until <dimension> or <sheetData> is seen
+    while chunk := part.read(1 << 20):
+        buffer = tail + chunk
+        # A tag never contains "<" after its first byte: cut before the last "<" so that
+        # no tag is split between two chunks (nor counted twice).
+        cut = buffer.rfind(b"<")
+        if cut < 0 or len(buffer) - cut > 64:
+            cut = len(buffer)
+        done, tail = buffer[:cut], buffer[cut:]
+        if dimension is None:
+            dim = _DIMENSION_TAG.search(done)
+            data = _SHEET_DATA_TAG.search(done)
+            if dim and (not data or dim.start() < data.start()):
+                dimension = True
+            elif data:
+                dimension = False
+        cells += len(_CELL_TAG.findall(done))
+        if cells > MAX_CELLS:
+            raise RegisterFileError(
+                f"the XLSX file has a sheet with more than {MAX_CELLS:,} cells; "
+                f"the limit is {MAX_DATA_ROWS:,} data rows"
+            )
+        if dimension is not True:
+            rows += len(_ROW_TAG.findall(done))
+            if rows > 1 + MAX_DATA_ROWS + MAX_EMPTY_ROWS:
+                raise _too_many_rows()
+
+
+def _xlsx_rows(sheet: Any) -> Iterator[list[str | None]]:
+    declared = sheet.max_column  # from the sheet's <dimension>, None if it has none
+    if declared is not None and declared <= MAX_COLUMNS:
+        for cells in sheet.iter_rows(max_col=declared):
+            yield [_xlsx_text(cell) for cell in cells]
+        return
+    for cells in sheet.iter_rows(max_col=MAX_COLUMNS):
+        row = [_xlsx_text(cell) for cell in cells]
+        while row and row[-1] is None:
+            row.pop()  # as wide as its last cell, as openpyxl reads a sheet of unknown size
+        yield row
 
 
 def _short(exc: Exception) -> str:

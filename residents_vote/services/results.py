@@ -17,7 +17,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..domain import periods
-from ..models import ElectorateEntry, Objection, Proposal, ResultRevision, User, Vote, utcnow
+from ..models import (
+    Ballot,
+    ElectorateEntry,
+    Objection,
+    Proposal,
+    ResultRevision,
+    User,
+    Vote,
+    utcnow,
+)
 from . import audit, proposals, rest_days, tally, voting
 from .errors import N_, Conflict, Forbidden, Invalid, NotFound
 
@@ -225,42 +234,96 @@ def objection_window_open(proposal: Proposal, now: dt.datetime | None = None) ->
     )
 
 
+# DOMAIN.md section 5: an objection comes from a household of the electorate. Online, a
+# household may have at most this many objections awaiting an answer at once: enough for
+# several distinct concerns, few enough that one household cannot bury staff (every open
+# objection holds the final result). An answered objection no longer counts, and
+# objections handed in at the office are always recorded.
+MAX_OBJECTION_TEXT = 2000
+MAX_OPEN_OBJECTIONS = 3
+
+
+class UnknownReceipt(Invalid):
+    """The receipt code given with an objection matches no vote of the proposal; the web
+    layer counts it as a failure for the rate limit."""
+
+
+def _require_objection_period(proposal: Proposal, now: dt.datetime | None) -> None:
+    if objection_window_open(proposal, now):
+        return
+    if proposal.objection_ends_at is not None and proposal.status != "cancelled":
+        raise Forbidden(
+            N_("The objection period ended at %(end)s; objections can no longer be filed."),
+            end=local_end(proposal.objection_ends_at),
+        )
+    raise Forbidden(N_("Objections can be filed only during the objection period."))
+
+
 def file_objection(
     session: Session,
     proposal: Proposal,
     *,
-    name: str,
     text: str,
-    household: str = "",
+    household: str,
+    name: str = "",
     contact: str = "",
     channel: str = "online",
+    proof: str = "",
     actor: str = "public",
     now: dt.datetime | None = None,
 ) -> Objection:
-    if not objection_window_open(proposal, now):
-        if proposal.objection_ends_at is not None and proposal.status != "cancelled":
-            raise Forbidden(
-                N_("The objection period ended at %(end)s; objections can no longer be filed."),
-                end=local_end(proposal.objection_ends_at),
-            )
-        raise Forbidden(N_("Objections can be filed only during the objection period."))
+    """Record an objection of `household` (a code of the frozen electorate).
+
+    `channel` "online": the caller has checked that the household proved itself (its
+    receipt code or its ballot, `proof`); "paper": staff record an objection handed in at
+    the office, with the objector's name.
+    """
+    _require_objection_period(proposal, now)
     name, text, household, contact = name.strip(), text.strip(), household.strip(), contact.strip()
-    if not name or len(name) > 100:
-        raise Invalid(N_("Please give your name (up to 100 characters)."))
-    if not text or len(text) > 5000:
-        raise Invalid(N_("Please describe the objection (up to 5000 characters)."))
+    office = channel == "paper"
+    if office and not name:
+        raise Invalid(N_("Please give the objector's name (up to 100 characters)."))
+    if len(name) > 100:
+        raise Invalid(N_("The name is too long (up to 100 characters)."))
+    if not text or len(text) > MAX_OBJECTION_TEXT:
+        raise Invalid(
+            N_("Please describe the objection (up to %(max)s characters)."),
+            max=MAX_OBJECTION_TEXT,
+        )
     if len(contact) > 200:
         raise Invalid(N_("The contact is too long."))
-    if household:
-        known = session.scalar(
-            select(ElectorateEntry.id).where(
-                ElectorateEntry.proposal_id == proposal.id, ElectorateEntry.code == household
+    if not household:
+        raise Invalid(
+            N_(
+                "Objections are accepted only from households of the electorate: give the "
+                "household code."
             )
         )
-        if known is None:
+    known = session.scalar(
+        select(ElectorateEntry.id).where(
+            ElectorateEntry.proposal_id == proposal.id, ElectorateEntry.code == household
+        )
+    )
+    if known is None:
+        raise Invalid(
+            N_("Household %(code)s is not in the electorate of this vote."),
+            code=household[:100],
+        )
+    if not office:
+        pending = session.scalar(
+            select(func.count(Objection.id)).where(
+                Objection.proposal_id == proposal.id,
+                Objection.household_code == household,
+                Objection.status == "open",
+            )
+        )
+        if pending >= MAX_OPEN_OBJECTIONS:
             raise Invalid(
-                N_("Household %(code)s is not in the electorate of this vote."),
-                code=household[:100],
+                N_(
+                    "This household already has %(max)s objections awaiting an answer. Staff "
+                    "will answer them first; you may also hand your objection in at the office."
+                ),
+                max=MAX_OPEN_OBJECTIONS,
             )
     objection = Objection(
         proposal_id=proposal.id,
@@ -280,9 +343,74 @@ def file_objection(
         "objection.file",
         actor=actor,
         subject=f"objection {objection.id}",
-        data={"household": household, "channel": channel},
+        data={"household": household, "channel": channel, "proof": proof or channel},
     )
     return objection
+
+
+def file_objection_by_receipt(
+    session: Session,
+    proposal: Proposal,
+    receipt: str,
+    *,
+    text: str,
+    name: str = "",
+    contact: str = "",
+    now: dt.datetime | None = None,
+) -> Objection:
+    """An objection from the household whose vote carries this receipt code."""
+    _require_objection_period(proposal, now)
+    try:
+        _vote, entry = voting.by_receipt(session, proposal, receipt[:100])
+    except NotFound:
+        raise UnknownReceipt(
+            N_(
+                "No vote of this proposal has this receipt code. Objections are accepted only "
+                "from households of the electorate: give your household's receipt code, use "
+                "the objection form on your ballot page, or hand your objection in at the "
+                "office."
+            )
+        ) from None
+    return file_objection(
+        session,
+        proposal,
+        text=text,
+        household=entry.code,
+        name=name,
+        contact=contact,
+        proof="receipt",
+        now=now,
+    )
+
+
+def file_objection_by_ballot(
+    session: Session,
+    proposal: Proposal,
+    ballot: Ballot,
+    *,
+    text: str,
+    name: str = "",
+    contact: str = "",
+    now: dt.datetime | None = None,
+) -> Objection:
+    """An objection from the household of this (live) ballot, whether it voted or not."""
+    _require_objection_period(proposal, now)
+    code = session.scalar(
+        select(ElectorateEntry.code).where(
+            ElectorateEntry.proposal_id == proposal.id,
+            ElectorateEntry.household_id == ballot.household_id,
+        )
+    )
+    return file_objection(
+        session,
+        proposal,
+        text=text,
+        household=code or "",
+        name=name,
+        contact=contact,
+        proof="ballot",
+        now=now,
+    )
 
 
 def answer_objection(
