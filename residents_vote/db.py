@@ -80,8 +80,10 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+def make_session_factory(engine: Engine, settings: object | None = None) -> sessionmaker[Session]:
+    """Sessions of one install; each carries the install's settings in `session.info`."""
+    info = {"settings": settings} if settings is not None else {}
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True, info=info)
 
 
 @contextlib.contextmanager

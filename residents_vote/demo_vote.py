@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import settings
 from .models import Community, ElectorateEntry, Proposal, User, utcnow
 from .services import ballots, costs, proposals, voting
 
@@ -32,7 +32,7 @@ ITEMS = [
 
 
 def _link(issued: ballots.Issued) -> str:
-    return issued.url(current_app.config["BASE_URL"])
+    return issued.url(settings.of().base_url)
 
 
 def open_demo_vote(session: Session, community: Community) -> list[str]:
@@ -76,7 +76,7 @@ def open_demo_vote(session: Session, community: Community) -> list[str]:
     return [
         f"open vote: {TITLE} (proposal {proposal.id}), 210 of 403 households voted",
         f"ballot link for household {first.code}: {_link(first)}",
-        f"public page: {current_app.config['BASE_URL']}/r/{proposal.public_id}",
+        f"public page: {settings.of(session).url('/r/' + proposal.public_id)}",
     ]
 
 

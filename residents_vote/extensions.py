@@ -31,8 +31,16 @@ class Database:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        from .services.unit import Store
+        from .settings import Settings, install
+
+        self.settings = Settings(app.config)
+        install(self.settings)
         self.engine = dbmod.make_engine(app.config["DATABASE_URL"])
-        self.factory: sessionmaker[Session] = dbmod.make_session_factory(self.engine)
+        self.factory: sessionmaker[Session] = dbmod.make_session_factory(
+            self.engine, self.settings
+        )
+        self.store = Store(self.factory, self.settings)
         app.extensions["rv_db"] = self
 
         @app.before_request
@@ -58,6 +66,15 @@ class Database:
 
 def database() -> Database:
     return current_app.extensions["rv_db"]
+
+
+def store():
+    """The unit of work the use cases of this app run in."""
+    return database().store
+
+
+def settings():
+    return database().settings
 
 
 def session() -> Session:

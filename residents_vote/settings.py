@@ -1,62 +1,96 @@
 """One settings object for the services, built once from the app's configuration.
 
-Services never read `flask.current_app`: the session factory carries a `Settings` in its
-`info`, so any service holding a session knows the time zone, the public origin, the
-rest-day calendar and the limits of the install it serves (`settings.of(session)`).
+Services never read `flask.current_app`: the session factory carries the `Settings` of its
+install in `session.info`, so a service holding a session (or an object loaded by one)
+knows the time zone, the public origin, the rest-day overrides and the password hashing
+of the install it serves: `settings.of(session)` or `settings.of(proposal)`.
+
+The object reads through to the configuration mapping it was built from, so an operator's
+(or a test's) change to the configuration is seen at once; parsed values are cheap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .domain import periods
 
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
-
-@dataclass(frozen=True)
 class Settings:
-    timezone: str = "Asia/Shanghai"
-    base_url: str = "http://127.0.0.1:5000"
-    holidays: frozenset[dt.date] = frozenset()
-    workdays: frozenset[dt.date] = frozenset()
-    password_hash: str = "scrypt"
-    extra: Mapping[str, object] = field(default_factory=dict)
+    """The configuration the services need, typed and parsed."""
 
-    @cached_property
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self._config: Mapping[str, Any] = config if config is not None else {}
+
+    @property
+    def timezone(self) -> str:
+        return str(self._config.get("TIMEZONE") or "Asia/Shanghai")
+
+    @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return ZoneInfo(self.timezone)  # ZoneInfo caches its instances
 
-    def local(self, value: dt.datetime) -> dt.datetime:
-        return value.astimezone(self.zone)
+    @property
+    def base_url(self) -> str:
+        return str(self._config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
 
-    def format_local(self, value: dt.datetime) -> str:
-        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M")
+    @property
+    def holidays(self) -> frozenset[dt.date]:
+        return periods.parse_holidays(self._config.get("HOLIDAYS") or [])
+
+    @property
+    def workdays(self) -> frozenset[dt.date]:
+        return periods.parse_holidays(self._config.get("WORKDAYS") or [])
+
+    @property
+    def password_hash(self) -> str:
+        return str(self._config.get("PASSWORD_HASH") or "scrypt")
+
+    @property
+    def secret_key(self) -> bytes:
+        return str(self._config.get("SECRET_KEY") or "").encode()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._config.get(key, default)
+
+    def format_local(self, value: dt.datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(self.zone).strftime(fmt)
+
+    def parse_local(self, text: str | None) -> dt.datetime | None:
+        """ISO-8601; a time without an offset is local time. None for an empty text."""
+        if text is None or not str(text).strip():
+            return None
+        return periods.parse_iso(str(text), self.zone)
 
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, object]) -> Settings:
-        return cls(
-            timezone=str(config.get("TIMEZONE") or "Asia/Shanghai"),
-            base_url=str(config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
-            holidays=periods.parse_holidays(config.get("HOLIDAYS") or []),
-            workdays=periods.parse_holidays(config.get("WORKDAYS") or []),
-            password_hash=str(config.get("PASSWORD_HASH") or "scrypt"),
-            extra={k: v for k, v in config.items() if k.isupper()},
-        )
+    def __repr__(self) -> str:
+        return f"Settings(timezone={self.timezone!r}, base_url={self.base_url!r})"
 
 
 DEFAULT = Settings()
+_installed: Settings = DEFAULT
 
 
-def of(session: Session) -> Settings:
-    """The settings of the install this session belongs to (defaults outside an app)."""
-    return session.info.get("settings", DEFAULT)
+def install(value: Settings) -> None:
+    """The settings of the app this process serves (set once by the app factory): what an
+    object no longer attached to a session falls back to."""
+    global _installed
+    _installed = value
+
+
+def of(holder: Any = None) -> Settings:
+    """The settings of the install a session, or an object loaded by one, belongs to."""
+    info = getattr(holder, "info", None)
+    if info is None and holder is not None:
+        from sqlalchemy.orm import object_session  # core layer: sqlalchemy is allowed here
+
+        session = object_session(holder)
+        info = session.info if session is not None else None
+    if info is not None and "settings" in info:
+        return info["settings"]
+    return _installed

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
-from flask import Flask, abort, current_app, redirect, render_template, request, url_for
+from flask import Flask, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -17,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 from . import labels, logmask
 from .domain.costs import format_yuan
 from .domain.tally import format_area
-from .extensions import login_manager, session
+from .extensions import login_manager, session, settings
 from .models import User
 from .services.errors import Problems, ServiceError
 
@@ -67,14 +66,10 @@ def mask_tokens(text: str) -> str:
     return logmask.mask(text)
 
 
-def local_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
-
-
 def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
-    return value.astimezone(local_zone()).strftime(fmt)
+    return settings().format_local(value, fmt)
 
 
 def register_web(app: Flask) -> None:

@@ -73,28 +73,32 @@ class Refused(Exception):
 Guard = Callable[[Facts], "str | None"]
 
 
+def N_(message: str) -> str:  # noqa: N802 - marks a msgid for the catalog (pybabel -k N_)
+    return message
+
+
 def _always(_: Facts) -> str | None:
     return None
 
 
 def _before_close(facts: Facts) -> str | None:
     if facts.closes_at is not None and facts.now >= facts.closes_at:
-        return "Voting has already closed; the vote can no longer be cancelled"
+        return N_("Voting has already closed; the vote can no longer be cancelled")
     return None
 
 
 def _close_due(facts: Facts) -> str | None:
     if facts.closes_at is None or facts.now < facts.closes_at:
-        return "The announced closing time has not passed yet"
+        return N_("The announced closing time has not passed yet")
     return None
 
 
 def _may_publish_vote(facts: Facts) -> str | None:
     if facts.route == "hearing":
-        return None if facts.outcome_recorded else "The hearing's outcome is not recorded yet"
+        return None if facts.outcome_recorded else N_("The hearing's outcome is not recorded yet")
     if facts.closes_at is not None and facts.now < facts.closes_at:
         if facts.voted < facts.electorate:
-            return (
+            return N_(
                 "Voting can close before its announced time only when every household "
                 "has voted"
             )
@@ -103,23 +107,23 @@ def _may_publish_vote(facts: Facts) -> str | None:
 
 def _period_over(facts: Facts) -> str | None:
     if facts.objection_ends_at is None or facts.now < facts.objection_ends_at:
-        return "The objection period has not ended yet"
+        return N_("The objection period has not ended yet")
     if facts.open_objections:
-        return "Objections are still waiting for an answer"
+        return N_("Objections are still waiting for an answer")
     return None
 
 
 def _signed(facts: Facts) -> str | None:
     if not facts.passed:
-        return "A proposal that did not pass is not signed"
+        return N_("A proposal that did not pass is not signed")
     required = facts.signatures_required
     if required is None or facts.signatures < required:
-        return "Not enough members of the signing body have signed yet"
+        return N_("Not enough members of the signing body have signed yet")
     return None
 
 
 def _passed(facts: Facts) -> str | None:
-    return None if facts.passed else "A proposal that did not pass is not filed"
+    return None if facts.passed else N_("A proposal that did not pass is not filed")
 
 
 S, A = Status, Action
@@ -156,7 +160,7 @@ def target(current: Status | str, action: Action | str, *, route: str = "vote") 
     row = TRANSITIONS.get((current, action))
     if row is None:
         raise Refused(
-            "A proposal that is %(status)s cannot %(action)s",
+            N_("A proposal that is %(status)s cannot %(action)s"),
             status=current.value,
             action=action.value,
         )

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import settings
 from ..domain.register import code_sort_key, escape_cell
 from ..domain.tally import format_area
 from ..models import Attachment, ElectorateEntry, Household, Proposal, User, VoidedVote, Vote
-from ..web import local_zone
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def _by_day(session: Session, proposal: Proposal) -> list[tuple[str, int, int]]:
         hour = func.date_trunc("hour", Vote.cast_at)
     else:
         hour = func.strftime("%Y-%m-%d %H:00:00", Vote.cast_at)
-    zone = local_zone()
+    zone = settings.of(session).zone
     days: dict[str, int] = {}
     for bucket, n in session.execute(
         select(hour, func.count()).where(Vote.proposal_id == proposal.id).group_by(hour)

@@ -18,15 +18,13 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from .. import labels
+from .. import labels, settings
 from ..domain.costs import format_yuan
 from ..models import (
     Attachment,
@@ -42,6 +40,7 @@ from ..models import (
 from . import audit, costs, notices, results, signoff
 from .errors import N_, Conflict
 from .pdf import Notice
+from .transitions import Action, move
 
 DOCUMENT_LOCALE = "zh_CN"
 FILEABLE = ("confirmed", "filed")
@@ -547,7 +546,7 @@ def package(session: Session, proposal: Proposal, *, now: dt.datetime | None = N
         ],
     }
     files.append((MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8")))
-    stamp = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).timetuple()[:6]
+    stamp = now.astimezone(settings.of(session).zone).timetuple()[:6]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files:
@@ -594,7 +593,7 @@ def mark_filed(
         raise Conflict(N_("This proposal is already marked as filed"))
     _require_fileable(proposal)
     note = (note or "").strip()[:500]
-    proposal.status = "filed"
+    move(proposal, Action.FILE, now=now, passed=True)  # _require_fileable: it passed
     proposal.filed_at = now or utcnow()
     audit.record_for(
         session,

@@ -17,14 +17,13 @@ import functools
 import hashlib
 from dataclasses import dataclass
 
-from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from .. import labels
+from .. import labels, settings
 from ..db import write_session
 from ..domain.tally import (
     ANSWERS,
@@ -263,12 +262,8 @@ def _head_block(doc: Notice, head: tuple[int, str] | None) -> None:
         doc.paragraph(head_note(), size=8)
 
 
-def _base_url() -> str:
-    return current_app.config["BASE_URL"]
-
-
 def public_url(proposal: Proposal) -> str:
-    return f"{_base_url()}/r/{proposal.public_id}"
+    return settings.of(proposal).url(f"/r/{proposal.public_id}")
 
 
 @functools.lru_cache(maxsize=256)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from .. import labels
+from .. import labels, settings
 from ..domain.tally import format_area
 from ..models import Community, Proposal
 from . import ballots, costs, notices, pdf, results
@@ -48,7 +47,7 @@ def ballots_pdf(
     session: Session, proposal: Proposal, issued: list[ballots.Issued], *, shares=None
 ) -> bytes:
     """One A4 page per issued ballot, with the QR code of its link."""
-    base = current_app.config["BASE_URL"]
+    base = settings.of(session).base_url
     community = proposal.community
     pages = []
     for item, entry, household in ballots.print_rows(session, proposal, issued):
@@ -71,8 +70,8 @@ def ballots_pdf(
     return pdf.render_ballots(ballot_common(proposal, community), pages)
 
 
-def links_csv(issued: list[ballots.Issued]) -> bytes:
-    base = current_app.config["BASE_URL"]
+def links_csv(issued: list[ballots.Issued], holder: object = None) -> bytes:
+    base = settings.of(holder).base_url
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["household", "serial", "url"])

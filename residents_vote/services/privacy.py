@@ -20,11 +20,10 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..domain import periods
+from .. import settings
 from ..models import (
     Attachment,
     Community,
@@ -42,8 +41,8 @@ UNDECIDED = ("draft", "voting", "counting", "publicity")
 EVIDENCE_KINDS = ("ballot_scan", "proxy_auth", "notice_photo")
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+def _zone(holder: object = None) -> ZoneInfo:
+    return settings.of(holder).zone
 
 
 def decided_at(proposal: Proposal) -> dt.datetime | None:
@@ -85,8 +84,8 @@ class Readiness:
 
 def readiness(session: Session, community: Community, now: dt.datetime | None = None) -> Readiness:
     now = now or utcnow()
-    zone = _zone()
-    holidays = periods.parse_holidays(current_app.config.get("HOLIDAYS", []))
+    zone = _zone(session)
+    holidays = settings.of(session).holidays
     proposals = list(
         session.scalars(
             select(Proposal).where(Proposal.community_id == community.id).order_by(Proposal.id)

@@ -12,10 +12,10 @@ import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import Integer, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
+from .. import settings
 from ..domain import periods
 from ..domain.tally import RULES
 from ..models import (
@@ -32,20 +32,22 @@ from ..models import (
 )
 from . import audit, costs
 from .errors import N_, Conflict, Invalid, NotFound
+from .transitions import Action, move
 
 DEFAULT_WINDOW = dt.timedelta(days=14)
 MAX_QUESTIONS = 20
 
 
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+def zone(holder: object = None) -> ZoneInfo:
+    """The install's time zone (`settings.of`: a session or an object loaded by one)."""
+    return settings.of(holder).zone
 
 
-def parse_time(text: str | None) -> dt.datetime | None:
+def parse_time(text: str | None, holder: object = None) -> dt.datetime | None:
     if text is None or not text.strip():
         return None
     try:
-        return periods.parse_iso(text, zone())
+        return periods.parse_iso(text, zone(holder))
     except ValueError as exc:
         raise Invalid(N_("Not an ISO-8601 time: %(text)s"), text=text) from exc
 
@@ -276,7 +278,7 @@ def open_vote(
     proposal.starts_at = starts
     proposal.closes_at = closes
     proposal.opened_at = now
-    proposal.status = "voting"
+    move(proposal, Action.OPEN, now=now)
     proposal.notice_revision = 1
     session.flush()
     costs.freeze_shares(session, proposal)
@@ -347,7 +349,7 @@ def cancel(
     reason = reason.strip()
     if not reason:
         raise Invalid(N_("A reason is required to cancel a vote"))
-    proposal.status = "cancelled"
+    move(proposal, Action.CANCEL, now=now)
     proposal.cancel_reason = reason
     proposal.cancelled_at = now
     audit.record_for(
@@ -391,7 +393,7 @@ def count_if_due(session: Session, proposal: Proposal, now: dt.datetime | None =
     now = now or utcnow()
     if proposal.status != "voting" or proposal.closes_at is None or now < proposal.closes_at:
         return False
-    proposal.status = "counting"
+    move(proposal, Action.STOP, now=now)
     proposal.closed_at = proposal.closes_at
     audit.record_for(
         session,

@@ -13,8 +13,8 @@ import functools
 from collections.abc import Iterable
 
 import chinese_calendar
-from flask import current_app
 
+from .. import settings
 from ..domain import periods
 
 
@@ -28,13 +28,12 @@ def official(day: dt.date) -> bool | None:
         return None
 
 
-def current() -> periods.RestDays:
-    """The calendar of this installation: the official schedule and the overrides."""
-    config = current_app.config
+def current(holder: object = None) -> periods.RestDays:
+    """The calendar of this installation: the official schedule and the overrides
+    (`holder`: a session, or an object loaded by one, see `settings.of`)."""
+    installed = settings.of(holder)
     return periods.RestDays(
-        official=official,
-        holidays=periods.parse_holidays(config.get("HOLIDAYS", [])),
-        workdays=periods.parse_holidays(config.get("WORKDAYS", [])),
+        official=official, holidays=installed.holidays, workdays=installed.workdays
     )
 
 

@@ -12,10 +12,10 @@ import hashlib
 import json
 from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import settings
 from ..domain import periods
 from ..models import (
     Ballot,
@@ -29,30 +29,31 @@ from ..models import (
 )
 from . import audit, proposals, rest_days, tally, voting
 from .errors import N_, Conflict, Forbidden, Invalid, NotFound
+from .transitions import Action, move
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["TIMEZONE"])
+def _zone(holder: object = None) -> ZoneInfo:
+    return settings.of(holder).zone
 
 
-def local(value: dt.datetime) -> str:
-    return value.astimezone(_zone()).strftime("%Y-%m-%d %H:%M")
+def local(value: dt.datetime, holder: object = None) -> str:
+    return settings.of(holder).format_local(value)
 
 
-def local_end(value: dt.datetime) -> str:
+def local_end(value: dt.datetime, holder: object = None) -> str:
     """A period's end as notices write it: "2026-01-08 24:00" (DOMAIN.md "Periods")."""
-    return periods.format_end(value, _zone())
+    return periods.format_end(value, _zone(holder))
 
 
 def objection_period(proposal: Proposal, event: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """Start and end (UTC) of the objection period following `event`, the publication of a
     result revision (DOMAIN.md "Periods"): from the next day, to 24:00 of the last day,
     moved to the next working day when the last day is a rest day."""
-    zone = _zone()
+    zone = _zone(proposal)
     days = proposal.objection_days
     return (
         periods.period_start(event, days, zone),
-        periods.period_end(event, days, zone, rest_days.current()),
+        periods.period_end(event, days, zone, rest_days.current(proposal)),
     )
 
 
@@ -78,7 +79,7 @@ def missing_schedule_years(proposal: Proposal, now: dt.datetime | None = None) -
     published now, or at the announced close if that is later."""
     if proposal.status in ("final", "confirmed", "filed", "cancelled"):
         return []
-    zone = _zone()
+    zone = _zone(proposal)
     if proposal.objection_ends_at is not None:  # published: the year of its last day
         last = proposal.objection_ends_at.astimezone(zone).date() - dt.timedelta(days=1)
         return rest_days.missing_years([last])
@@ -187,6 +188,8 @@ def close(
             N_("Only an open or counting vote can be closed (status: %(status)s)"),
             status=proposal.status,
         )
+    electorate = proposal.frozen_households or 0
+    voted = electorate  # counting: the guard does not look at it
     if proposal.status == "voting":
         voted = proposals.voted_count(session, proposal)
         if voted < (proposal.frozen_households or 0):
@@ -200,7 +203,13 @@ def close(
                 total=proposal.frozen_households,
             )
         proposal.closed_at = now  # early: every household has voted
-    proposal.status = "publicity"
+    move(
+        proposal,
+        Action.PUBLISH,
+        now=now,
+        voted=voted,
+        electorate=electorate,
+    )
     row = _publish(session, proposal, "preliminary result", event=now, now=now)
     event = audit.record_for(
         session,
@@ -550,7 +559,7 @@ def finalize(
             count=pending,
         )
     row = latest_revision(session, proposal)
-    proposal.status = "final"
+    move(proposal, Action.FINALIZE, now=now, open_objections=pending)
     proposal.finalized_at = now
     event = audit.record_for(
         session,

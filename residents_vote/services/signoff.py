@@ -34,6 +34,7 @@ from ..models import (
 )
 from . import audit, results, users
 from .errors import N_, Conflict, Forbidden, Invalid, NotFound
+from .transitions import Action, move
 
 SIGNER_ROLE = {
     "owner-committee": "committee",
@@ -225,7 +226,14 @@ def sign(
         },
     )
     if state.count >= state.required:
-        proposal.status = "confirmed"
+        move(
+            proposal,
+            Action.CONFIRM,
+            now=now,
+            passed=True,  # only a passed result is signable (checked above)
+            signatures=state.count,
+            signatures_required=state.required,
+        )
         proposal.confirmed_at = now
         audit.record_for(
             session,

@@ -7,11 +7,11 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .. import settings
 from ..models import ROLES, Community, User
 from . import audit, failures, passwords
 from .errors import N_, Conflict, Invalid, NotFound
@@ -21,7 +21,7 @@ _DUMMY_HASH: dict[str, str] = {}
 
 
 def _method() -> str:
-    return current_app.config.get("PASSWORD_HASH", "scrypt")
+    return settings.of().password_hash
 
 
 def hash_password(password: str) -> str:
@@ -184,7 +184,7 @@ LOGIN_FAILURES = "login"
 def _account_key(username: str) -> str:
     """The failure-counter target of a typed user name: keyed hash, never the name itself
     (a mistyped name may be a password), the same for known and unknown names."""
-    secret = str(current_app.config.get("SECRET_KEY") or "").encode()
+    secret = settings.of().secret_key
     return hmac.new(secret, username.encode(), hashlib.sha256).hexdigest()
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import settings
 from ..domain import receipts
 from ..models import (
     ANSWERS,
@@ -319,7 +320,7 @@ def check_received(
                 "Voting closed at %(closes)s: give the time the ballot was received; only "
                 "ballots received before the close are counted"
             ),
-            closes=_local(proposal.closes_at),
+            closes=_local(proposal.closes_at, proposal),
         )
     if received is None:
         return None
@@ -329,24 +330,25 @@ def check_received(
                 "The ballot was received at %(received)s, after voting closed at "
                 "%(closes)s: it cannot be counted"
             ),
-            received=_local(received),
-            closes=_local(proposal.closes_at),
+            received=_local(received, proposal),
+            closes=_local(proposal.closes_at, proposal),
         )
     if proposal.starts_at is not None and received < proposal.starts_at:
         raise Invalid(
             N_("The received time %(received)s is before voting started (%(starts)s)"),
-            received=_local(received),
-            starts=_local(proposal.starts_at),
+            received=_local(received, proposal),
+            starts=_local(proposal.starts_at, proposal),
         )
     if received > now:
         raise Invalid(
-            N_("The received time %(received)s is in the future"), received=_local(received)
+            N_("The received time %(received)s is in the future"),
+            received=_local(received, proposal),
         )
     return received
 
 
-def _local(value: dt.datetime) -> str:
-    return value.astimezone(proposals.zone()).strftime("%Y-%m-%d %H:%M")
+def _local(value: dt.datetime, holder: object = None) -> str:
+    return settings.of(holder).format_local(value)
 
 
 def correct(
