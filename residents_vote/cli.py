@@ -62,6 +62,11 @@ def guarded(fn: Callable) -> Callable:
     return wrapper
 
 
+def store():
+    """The unit of work of this app: use cases open and commit their own transactions."""
+    return database().store
+
+
 def write():
     """A write transaction (BEGIN IMMEDIATE on SQLite) committed when the block succeeds."""
     return dbmod.write_session(database().factory)

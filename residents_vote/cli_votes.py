@@ -10,7 +10,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from .cli import Group, fail, guarded, read, write
+from .cli import Group, fail, guarded, read, store, write
 from .models import User
 from .services import ballots, communities, printing, proposals, results, tally, voting
 from .services.errors import N_, Invalid
@@ -75,14 +75,11 @@ def proposal_create(
 @guarded
 def proposal_open(proposal_id, starts):
     """Freeze the electorate and publish the voting notice."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        count = proposals.open_vote(s, proposal, starts=proposals.parse_time(starts), actor="cli")
-        line = (
-            f"opened proposal {proposal.id}: {count} households, voting "
-            f"{results.local(proposal.starts_at)} to {results.local(proposal.closes_at)}"
-        )
-    click.echo(line)
+    opened = proposals.open_proposal(store(), proposal_id, starts=starts, actor="cli")
+    click.echo(
+        f"opened proposal {opened.proposal_id}: {opened.households} households, voting "
+        f"{opened.starts_text} to {opened.closes_text}"
+    )
 
 
 @proposal_cli.command("extend")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -43,11 +43,9 @@ class Database:
         self.store = Store(self.factory, self.settings)
         app.extensions["rv_db"] = self
 
-        @app.before_request
-        def _write_intent() -> None:
-            # A state-changing request opens its transaction with BEGIN IMMEDIATE.
-            if request.method in WRITE_METHODS:
-                g._rv_write_token = dbmod.set_write_intent(True)
+        # The request's own session only reads (pages, lookups): every write is a use case
+        # that opens its own transaction with BEGIN IMMEDIATE (services/unit.Store.write).
+        # WAL lets that writer commit while this reader keeps its snapshot.
 
         @app.teardown_appcontext
         def _close(exc: BaseException | None) -> None:

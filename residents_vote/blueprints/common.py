@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Response, abort
+import functools
+from collections.abc import Callable
+
+from flask import Response, abort, flash, redirect
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -58,3 +61,24 @@ def file_response(data: bytes, mimetype: str, filename: str, *, inline: bool = F
         mimetype=mimetype,
         headers={"Content-Disposition": f"{disposition}; filename={filename}"},
     )
+
+
+def on_refusal(back: Callable[..., str]):
+    """The one mapping of a service refusal for a form post: the refusal's message is
+    flashed (translated) and the browser goes back with a 303 to `back(**view_args)`.
+    Views under it call one use case and never catch ServiceError themselves."""
+    from ..services.errors import ServiceError
+    from ..web import translate_error
+
+    def decorate(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except ServiceError as exc:
+                flash(translate_error(exc), "error")
+                return redirect(back(*args, **kwargs), code=303)
+
+        return wrapper
+
+    return decorate

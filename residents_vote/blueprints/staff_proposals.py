@@ -28,7 +28,14 @@ from ..services import (
 )
 from ..services.errors import N_, Invalid, ServiceError
 from ..web import translate_error
-from .common import actor, close_if_due, community_or_404, file_response, proposal_or_404
+from .common import (
+    actor,
+    close_if_due,
+    community_or_404,
+    file_response,
+    on_refusal,
+    proposal_or_404,
+)
 from .staff import bp
 
 UPLOAD_TYPES = {
@@ -198,6 +205,13 @@ def proposal(proposal_id: int):
     )
 
 
+def _action_form(proposal_id: int):
+    """The proposal must be visible to this user (404) and the form carry its CSRF (400)."""
+    proposal_or_404(proposal_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+
+
 def _action(proposal_id: int):
     proposal = proposal_or_404(proposal_id)
     if not ActionForm().validate_on_submit():
@@ -224,16 +238,22 @@ def _new_closing_time():
     return closes
 
 
+def _back_to_proposal(proposal_id: int, **_kwargs) -> str:
+    return url_for("staff.proposal", proposal_id=proposal_id)
+
+
 @bp.route("/proposals/<int:proposal_id>/open", methods=["POST"])
+@on_refusal(_back_to_proposal)
 def proposal_open(proposal_id: int):
-    starts = request.form.get("starts")
-    return _perform(
-        proposal_id,
-        lambda db, p: proposals.open_vote(
-            db, p, starts=proposals.parse_time(starts), actor=actor()
-        ),
-        lambda count: _("Voting notice published; %(n)s households in the electorate.", n=count),
+    _action_form(proposal_id)
+    opened = proposals.open_proposal(
+        extensions.store(), proposal_id, starts=request.form.get("starts"), actor=actor()
     )
+    flash(
+        _("Voting notice published; %(n)s households in the electorate.", n=opened.households),
+        "ok",
+    )
+    return redirect(_back_to_proposal(proposal_id), code=303)
 
 
 @bp.route("/proposals/<int:proposal_id>/extend", methods=["POST"])

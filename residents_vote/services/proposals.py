@@ -33,6 +33,7 @@ from ..models import (
 from . import audit, costs
 from .errors import N_, Conflict, Invalid, NotFound
 from .transitions import Action, move
+from .unit import Store
 
 DEFAULT_WINDOW = dt.timedelta(days=14)
 MAX_QUESTIONS = 20
@@ -408,3 +409,35 @@ def count_if_due(session: Session, proposal: Proposal, now: dt.datetime | None =
 
 def voted_count(session: Session, proposal: Proposal) -> int:
     return session.scalar(select(func.count(Vote.id)).where(Vote.proposal_id == proposal.id)) or 0
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+@dataclass(frozen=True)
+class Opened:
+    proposal_id: int
+    households: int
+    starts_at: dt.datetime
+    closes_at: dt.datetime
+    starts_text: str
+    closes_text: str
+
+
+def open_proposal(
+    store: Store, proposal_id: int, *, starts: str | None, actor: str
+) -> Opened:
+    """Freeze the electorate and publish the voting notice (CLI `proposal open`, staff
+    button): one transaction; a refusal raises a ServiceError and writes nothing."""
+    with store.write() as s:
+        proposal = lock(s, proposal_id)
+        count = open_vote(s, proposal, starts=parse_time(starts, s), actor=actor)
+        zone_settings = settings.of(s)
+        return Opened(
+            proposal_id=proposal.id,
+            households=count,
+            starts_at=proposal.starts_at,
+            closes_at=proposal.closes_at,
+            starts_text=zone_settings.format_local(proposal.starts_at),
+            closes_text=zone_settings.format_local(proposal.closes_at),
+        )
