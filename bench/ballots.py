@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from residents_vote.services.pdf import (  # noqa: E402
+from residents_vote.pdf import (  # noqa: E402
     FAMILY,
     BallotCommon,
     BallotPage,

@@ -189,3 +189,29 @@ def _query(params: dict[str, str]) -> str:
     from urllib.parse import urlencode
 
     return urlencode(params)
+
+
+# --- printed documents in Chinese (the paper ballot's words go through the catalog) ----
+
+
+@contextlib.contextmanager
+def chinese_documents(tmp_dir: Path) -> Iterator[None]:
+    """Render PDFs as services/printing.py does: under force_locale("zh_CN").
+
+    Compiles the Chinese catalog into tmp_dir (not relying on `make translations`) and
+    pushes a bare Flask app with Flask-Babel pointing there.
+    """
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from flask_babel import Babel, force_locale
+
+    root = Path(__file__).resolve().parents[1]
+    po = root / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+    mo = tmp_dir / "zh_Hans_CN" / "LC_MESSAGES" / "messages.mo"
+    mo.parent.mkdir(parents=True, exist_ok=True)
+    with po.open("rb") as src, mo.open("wb") as dst:
+        write_mo(dst, read_po(src, locale="zh_Hans_CN"), use_fuzzy=False)
+    app = Flask("chinese_documents")
+    Babel(app, default_translation_directories=str(tmp_dir))
+    with app.app_context(), force_locale("zh_CN"):
+        yield

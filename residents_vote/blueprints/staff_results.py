@@ -19,9 +19,9 @@ from .. import extensions
 from ..db import write_session
 from ..domain.tally import format_area
 from ..models import Attachment, NoticePosting, Proposal, User
+from ..pdf import Notice
 from ..services import audit, dashboard, notices, proposals
 from ..services.errors import ServiceError
-from ..services.pdf import Notice
 from ..web import local_time, translate_error
 from .common import actor, file_response, proposal_or_404
 from .staff import bp

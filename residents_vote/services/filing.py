@@ -37,9 +37,9 @@ from ..models import (
     Vote,
     utcnow,
 )
+from ..pdf import Notice
 from . import audit, costs, notices, results, signoff
 from .errors import N_, Conflict
-from .pdf import Notice
 from .transitions import Action, move
 
 DOCUMENT_LOCALE = "zh_CN"

@@ -35,9 +35,9 @@ from ..domain.tally import (
     shortfalls,
 )
 from ..models import Attachment, NoticePosting, Proposal, ResultRevision, User, utcnow
+from ..pdf import Notice
 from . import audit, results, tally
 from .errors import N_, Invalid
-from .pdf import Notice
 
 STAGES = ("notice", "results", "final")
 STAGE_NAMES = {

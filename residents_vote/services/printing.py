@@ -8,12 +8,12 @@ import io
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from .. import labels, settings
+from .. import labels, pdf, settings
 from ..domain.tally import format_area
 from ..models import Community, Proposal
-from . import ballots, costs, notices, pdf, results
+from . import ballots, costs, notices, results
 
-BALLOT_LOCALE = "zh_CN"  # the printed ballot's layout text is Chinese (services/pdf.py)
+BALLOT_LOCALE = "zh_CN"  # the printed ballot is Chinese, its words too (pdf/words.py)
 
 
 def ballot_common(proposal: Proposal, community: Community) -> pdf.BallotCommon:
@@ -67,7 +67,9 @@ def ballots_pdf(
                 share=share,
             )
         )
-    return pdf.render_ballots(ballot_common(proposal, community), pages)
+    common = ballot_common(proposal, community)
+    with force_locale(BALLOT_LOCALE):
+        return pdf.render_ballots(common, pages)
 
 
 def links_csv(issued: list[ballots.Issued], holder: object = None) -> bytes:

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from residents_vote.services import pdf as pdfmod
-from residents_vote.services.pdf import (
+from residents_vote.pdf import (
     BallotCommon,
     BallotPage,
     FontNotFoundError,
@@ -27,12 +26,22 @@ from residents_vote.services.pdf import (
     render_ballots,
     wrap_text,
 )
+from residents_vote.pdf import fonts as pdfmod
+from tests.helpers import chinese_documents
 
 TOOLS = ("pdftoppm", "pdftotext", "pdffonts", "pdfinfo", "zbarimg")
 needs_tools = pytest.mark.skipif(
     any(shutil.which(t) is None for t in TOOLS),
     reason="needs poppler-utils and zbar-tools",
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def chinese(tmp_path_factory):
+    """The printed ballot is Chinese: its words are translated (services/printing.py)."""
+    with chinese_documents(tmp_path_factory.mktemp("catalog")):
+        yield
+
 
 COMMON = BallotCommon(
     community="柳州市城中区幸福里小区",
