@@ -10,9 +10,9 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from .cli import Group, fail, guarded, read, store, write
+from .cli import Group, fail, guarded, store, write
 from .models import User
-from .services import ballots, communities, printing, proposals, results, tally, voting
+from .services import printing, proposals, results, voting
 from .services.errors import N_, Invalid
 
 proposal_cli = Group("proposal", help="Proposals and their votes.")
@@ -62,11 +62,7 @@ def proposal_create(
         verify=verify,
         body=body,
     )
-    with write() as s:
-        community = communities.get_by_slug(s, slug)
-        proposal = proposals.create(s, community, draft, actor="cli")
-        pid = proposal.id
-    click.echo(pid)
+    click.echo(proposals.create_draft(store(), slug, draft, actor="cli"))
 
 
 @proposal_cli.command("open")
@@ -88,11 +84,8 @@ def proposal_open(proposal_id, starts):
 @guarded
 def proposal_extend(proposal_id, closes):
     """Move the closing time later while voting is open."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        proposals.extend(s, proposal, proposals.parse_time(closes), actor="cli")
-        line = f"proposal {proposal.id} now closes {results.local(proposal.closes_at)}"
-    click.echo(line)
+    extended = proposals.extend_voting(store(), proposal_id, closes, actor="cli")
+    click.echo(f"proposal {extended.proposal_id} now closes {extended.closes_text}")
 
 
 @proposal_cli.command("cancel")
@@ -101,9 +94,7 @@ def proposal_extend(proposal_id, closes):
 @guarded
 def proposal_cancel(proposal_id, reason):
     """End a vote that is not yet closed, without a result."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        proposals.cancel(s, proposal, reason, actor="cli")
+    proposals.cancel_vote(store(), proposal_id, reason, actor="cli")
     click.echo(f"proposal {proposal_id} cancelled")
 
 
@@ -112,16 +103,7 @@ def proposal_cancel(proposal_id, reason):
 @guarded
 def proposal_tally(proposal_id):
     """Print the tally JSON (live while voting is open or counting)."""
-    with read() as s:
-        due = proposals.phase(proposals.get(s, proposal_id)) == "counting"
-    if due:  # voting closed at the announced time: the status becomes `counting` first
-        with write() as s:
-            proposals.count_if_due(s, proposals.lock(s, proposal_id))
-    with read() as s:
-        proposal = proposals.get(s, proposal_id)
-        if proposal.status == "draft":
-            raise Invalid(N_("Proposal %(id)s is a draft: nothing to count"), id=proposal_id)
-        data = tally.compute(s, proposal).json
+    data = results.live_tally(store(), proposal_id)
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -131,14 +113,11 @@ def proposal_tally(proposal_id):
 def proposal_close(proposal_id):
     """Publish the preliminary result (counting, or every household voted); the objection
     period runs from the day after this publication."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        row = results.close(s, proposal, actor="cli")
-        line = (
-            f"closed proposal {proposal.id}: result revision {row.revision} published; "
-            f"objections until {results.local_end(proposal.objection_ends_at)}"
-        )
-    click.echo(line)
+    closed = results.publish_preliminary(store(), proposal_id, actor="cli")
+    click.echo(
+        f"closed proposal {closed.proposal_id}: result revision {closed.revision} published; "
+        f"objections until {closed.objections_until_text}"
+    )
 
 
 @proposal_cli.command("finalize")
@@ -146,42 +125,25 @@ def proposal_close(proposal_id):
 @guarded
 def proposal_finalize(proposal_id):
     """Publish the final result after the objection period."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        row = results.finalize(s, proposal, actor="cli")
-        line = f"proposal {proposal.id} is final (result revision {row.revision})"
-    click.echo(line)
+    final = results.finalize_result(store(), proposal_id, actor="cli")
+    click.echo(f"proposal {final.proposal_id} is final (result revision {final.revision})")
 
 
-def _share_texts(s, proposal) -> dict[str, str]:
-    """Each household's share of the plan, printed on its ballot (as the staff page does)."""
-    return printing.share_texts(s, proposal)
+def _stage(pdf_path, links_path, staged: list[tuple[Path, Path]]):
+    """Write the PDF (and links CSV) to temporary files beside their targets, while the
+    ballots' transaction is still open: a failure here issues no ballot. They are renamed
+    into place only after the commit, so no PDF of dead links is ever left behind."""
 
-
-def _stage_outputs(s, proposal, issued, pdf_path, links_path) -> list[tuple[Path, Path]]:
-    """Write the PDF (and links CSV) to temporary files beside their targets.
-
-    They are renamed into place only after the ballots are committed, so a failure at any
-    point leaves neither issued ballots nor a PDF of dead links behind.
-    """
-    outputs = [
-        (
-            Path(pdf_path),
-            printing.ballots_pdf(s, proposal, issued, shares=_share_texts(s, proposal)),
-        )
-    ]
-    if links_path:
-        outputs.append((Path(links_path), printing.links_csv(issued)))
-    staged: list[tuple[Path, Path]] = []
-    try:
+    def stage(printed: printing.Printed) -> None:
+        outputs = [(Path(pdf_path), printed.pdf)]
+        if links_path:
+            outputs.append((Path(links_path), printed.links))
         for target, data in outputs:
             temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
             staged.append((temp, target))
             temp.write_bytes(data)
-    except OSError:
-        _discard(staged)
-        raise
-    return staged
+
+    return stage
 
 
 def _discard(staged: list[tuple[Path, Path]]) -> None:
@@ -189,23 +151,29 @@ def _discard(staged: list[tuple[Path, Path]]) -> None:
         temp.unlink(missing_ok=True)
 
 
-def _issue_files(make_issued, proposal_id, pdf_path, links_path) -> None:
+def _issue_files(proposal_id, pdf_path, links_path, *, mode, codes=None) -> None:
     staged: list[tuple[Path, Path]] = []
     try:
-        with write() as s:
-            proposal = proposals.lock(s, proposal_id)
-            issued = make_issued(s, proposal)
-            if not issued:
-                click.echo("no ballots to issue")
-                return
-            staged = _stage_outputs(s, proposal, issued, pdf_path, links_path)
-            count = len(issued)
+        printed = printing.issue_ballots(
+            store(),
+            proposal_id,
+            mode=mode,
+            codes=codes,
+            links=bool(links_path),
+            actor="cli",
+            before_commit=_stage(pdf_path, links_path, staged),
+        )
     except BaseException:
         _discard(staged)
         raise
+    if printed is None:
+        click.echo("no ballots to issue")
+        return
     for temp, target in staged:
         temp.replace(target)
-    click.echo(f"issued {count} ballots: {pdf_path}" + (f", {links_path}" if links_path else ""))
+    click.echo(
+        f"issued {printed.count} ballots: {pdf_path}" + (f", {links_path}" if links_path else "")
+    )
 
 
 @ballots_cli.command("issue")
@@ -215,12 +183,7 @@ def _issue_files(make_issued, proposal_id, pdf_path, links_path) -> None:
 @guarded
 def ballots_issue(proposal_id, pdf_path, links_path):
     """Issue a ballot to every household without a live one; write the printable PDF."""
-    _issue_files(
-        lambda s, proposal: ballots.issue(s, proposal, actor="cli"),
-        proposal_id,
-        pdf_path,
-        links_path,
-    )
+    _issue_files(proposal_id, pdf_path, links_path, mode="new")
 
 
 @ballots_cli.command("reissue")
@@ -234,13 +197,10 @@ def ballots_reissue(proposal_id, households, unvoted, pdf_path, links_path):
     """Revoke live ballots of the households (or of every non-voter) and issue new ones."""
     if bool(households) == unvoted:
         fail("give household codes or --unvoted (not both)")
-    codes = None if unvoted else list(households)
-    _issue_files(
-        lambda s, proposal: ballots.reissue(s, proposal, codes, actor="cli"),
-        proposal_id,
-        pdf_path,
-        links_path,
-    )
+    if unvoted:
+        _issue_files(proposal_id, pdf_path, links_path, mode="unvoted")
+    else:
+        _issue_files(proposal_id, pdf_path, links_path, mode="households", codes=list(households))
 
 
 @votes_cli.command("record")

@@ -82,6 +82,14 @@ def session() -> Session:
     return g._rv_session
 
 
+def fresh_snapshot() -> None:
+    """After a use case has committed, the request's read session starts over: its next
+    read sees the committed state (objects already loaded are reloaded when next used)."""
+    session = g.get("_rv_session")
+    if session is not None:
+        session.rollback()
+
+
 # Rate limits count failures only (unknown or revoked tokens, unknown receipts, failed
 # logins and owner checks). A valid ballot is never refused: thousands of residents may
 # share one carrier address.

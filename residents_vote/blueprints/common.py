@@ -35,21 +35,15 @@ def actor() -> str:
 
 def close_if_due(proposal: Proposal) -> Proposal:
     """Voting closes by itself at the announced time: the first page view after it moves
-    the vote to `counting`, in its own write transaction (BEGIN IMMEDIATE), then the page
-    reads on. Nothing is published until staff publish the preliminary result."""
-    from ..db import write_session
-    from ..services import proposals, results
+    the vote to `counting` (one use case, its own write transaction), then the page reads
+    on from a fresh snapshot. Nothing is published until staff publish the result."""
+    from ..services import proposals
 
-    if proposal.status == "voting" and proposals.phase(proposal) == "counting":
-        db = extensions.session()
+    if proposals.due_to_stop(proposal):
         proposal_id = proposal.id
-        # End this request's own transaction first: on SQLite a POST holds the write lock
-        # (BEGIN IMMEDIATE) and a read snapshot taken before the close would stay stale.
-        db.rollback()
-        with write_session(extensions.database().factory) as wdb:
-            results.close_if_due(wdb, proposals.lock(wdb, proposal_id))
-        db.rollback()
-        proposal = db.get(Proposal, proposal_id)
+        proposals.stop_if_due(extensions.store(), proposal_id)
+        extensions.fresh_snapshot()
+        proposal = proposals.get(extensions.session(), proposal_id)
     return proposal
 
 

@@ -5,8 +5,6 @@ Handlers only translate forms into service calls; the services decide.
 
 from __future__ import annotations
 
-import hashlib
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -14,8 +12,9 @@ from flask_wtf import FlaskForm
 
 from .. import extensions
 from ..domain import catalog, receipts
-from ..models import Attachment, Objection, Proposal
+from ..models import Proposal
 from ..services import (
+    attachments,
     ballots,
     costs,
     dashboard,
@@ -26,7 +25,7 @@ from ..services import (
     tally,
     voting,
 )
-from ..services.errors import N_, Invalid, ServiceError
+from ..services.errors import ServiceError
 from ..web import translate_error
 from .common import (
     actor,
@@ -37,13 +36,6 @@ from .common import (
     proposal_or_404,
 )
 from .staff import bp
-
-UPLOAD_TYPES = {
-    "application/pdf": b"%PDF",
-    "image/jpeg": b"\xff\xd8\xff",
-    "image/png": b"\x89PNG",
-}
-MAX_UPLOAD = 10 * 1024 * 1024
 
 
 class ActionForm(FlaskForm):
@@ -71,29 +63,27 @@ def _draft_from_form(form) -> proposals.Draft:
     )
 
 
-def read_upload(field: str, kinds: tuple[str, ...] = tuple(UPLOAD_TYPES)) -> tuple | None:
-    """Default-deny upload check: size limit and a content sniff, not the client's word."""
+def raw_upload(field: str) -> tuple[str, bytes] | None:
+    """The file name and bytes of an uploaded file (at most one byte over the limit is
+    read: attachments.accept refuses it); None when no file was chosen."""
     upload = request.files.get(field)
     if upload is None or not upload.filename:
         return None
-    data = upload.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise ServiceError("The file is too large (at most 10 MB).")
-    for mime in kinds:
-        if data.startswith(UPLOAD_TYPES[mime]):
-            return upload.filename[:200], mime, data
-    raise ServiceError("Only PDF, JPEG or PNG files are accepted.")
+    return upload.filename, upload.read(attachments.MAX_UPLOAD + 1)
 
 
-def _done(proposal: Proposal, message: str):
+def read_upload(
+    field: str, kinds: tuple[str, ...] = tuple(attachments.TYPES)
+) -> attachments.Upload | None:
+    """An uploaded file checked by the service (size limit and a content sniff, not the
+    client's word); None when no file was chosen."""
+    raw = raw_upload(field)
+    return attachments.accept(*raw, kinds) if raw else None
+
+
+def _done(proposal_id: int, message: str):
     flash(message, "ok")
-    return redirect(url_for("staff.proposal", proposal_id=proposal.id), code=303)
-
-
-def _refused(proposal: Proposal, exc: ServiceError):
-    extensions.session().rollback()
-    flash(translate_error(exc), "error")
-    return redirect(url_for("staff.proposal", proposal_id=proposal.id), code=303)
+    return redirect(url_for("staff.proposal", proposal_id=proposal_id), code=303)
 
 
 @bp.route("/c/<slug>/proposals/new", methods=["GET", "POST"])
@@ -103,14 +93,11 @@ def proposal_new(slug: str):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        db = extensions.session()
         try:
-            proposal = proposals.create(
-                db, community, _draft_from_form(request.form), actor=actor()
+            proposal_id = proposals.create_draft(
+                extensions.store(), community.slug, _draft_from_form(request.form), actor=actor()
             )
-            db.commit()
         except ServiceError as exc:
-            db.rollback()
             return render_template(
                 "staff/proposal_form.html",
                 community=community,
@@ -119,7 +106,7 @@ def proposal_new(slug: str):
                 error=translate_error(exc),
                 proposal=None,
             ), 422
-        return _done(proposal, _("Draft saved."))
+        return _done(proposal_id, _("Draft saved."))
     return render_template(
         "staff/proposal_form.html", community=community, form=form, values={}, proposal=None
     )
@@ -132,12 +119,11 @@ def proposal_edit(proposal_id: int):
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        db = extensions.session()
         try:
-            proposals.update(db, proposal, _draft_from_form(request.form), actor=actor())
-            db.commit()
+            proposals.edit_draft(
+                extensions.store(), proposal.id, _draft_from_form(request.form), actor=actor()
+            )
         except ServiceError as exc:
-            db.rollback()
             return render_template(
                 "staff/proposal_form.html",
                 community=proposal.community,
@@ -146,7 +132,7 @@ def proposal_edit(proposal_id: int):
                 error=translate_error(exc),
                 proposal=proposal,
             ), 422
-        return _done(proposal, _("Draft saved."))
+        return _done(proposal.id, _("Draft saved."))
     values = {
         "title": proposal.title,
         "stage": proposal.stage,
@@ -212,32 +198,6 @@ def _action_form(proposal_id: int):
         abort(400)
 
 
-def _action(proposal_id: int):
-    proposal = proposal_or_404(proposal_id)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    db = extensions.session()
-    return proposal, db, proposals.lock(db, proposal.id)
-
-
-def _perform(proposal_id: int, change, message):
-    """Run one state change on the locked proposal; commit, or roll back and say why."""
-    p, db, locked = _action(proposal_id)
-    try:
-        outcome = change(db, locked)
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return _done(p, message(outcome))
-
-
-def _new_closing_time():
-    closes = proposals.parse_time(request.form.get("closes"))
-    if closes is None:
-        raise ServiceError("Give the new closing time.")
-    return closes
-
-
 def _back_to_proposal(proposal_id: int, **_kwargs) -> str:
     return url_for("staff.proposal", proposal_id=proposal_id)
 
@@ -257,73 +217,65 @@ def proposal_open(proposal_id: int):
 
 
 @bp.route("/proposals/<int:proposal_id>/extend", methods=["POST"])
+@on_refusal(_back_to_proposal)
 def proposal_extend(proposal_id: int):
-    return _perform(
+    _action_form(proposal_id)
+    proposals.extend_voting(
+        extensions.store(), proposal_id, request.form.get("closes"), actor=actor()
+    )
+    return _done(
         proposal_id,
-        lambda db, p: proposals.extend(db, p, _new_closing_time(), actor=actor()),
-        lambda _o: _("Closing time extended; a new revision of the voting notice is published."),
+        _("Closing time extended; a new revision of the voting notice is published."),
     )
 
 
 @bp.route("/proposals/<int:proposal_id>/cancel", methods=["POST"])
+@on_refusal(_back_to_proposal)
 def proposal_cancel(proposal_id: int):
-    reason = request.form.get("reason", "")
-    return _perform(
-        proposal_id,
-        lambda db, p: proposals.cancel(db, p, reason, actor=actor()),
-        lambda _o: _("The vote was cancelled."),
+    _action_form(proposal_id)
+    proposals.cancel_vote(
+        extensions.store(), proposal_id, request.form.get("reason", ""), actor=actor()
     )
+    return _done(proposal_id, _("The vote was cancelled."))
 
 
 @bp.route("/proposals/<int:proposal_id>/close", methods=["POST"])
+@on_refusal(_back_to_proposal)
 def proposal_close(proposal_id: int):
     if request.form.get("confirm") != "yes":
         proposal_or_404(proposal_id)
         flash(_("Tick the confirmation box to close the vote."), "error")
-        return redirect(url_for("staff.proposal", proposal_id=proposal_id), code=303)
-    return _perform(
-        proposal_id,
-        lambda db, p: results.close(db, p, actor=actor()),
-        lambda _o: _("Voting closed; the preliminary result is posted."),
-    )
+        return redirect(_back_to_proposal(proposal_id), code=303)
+    _action_form(proposal_id)
+    results.publish_preliminary(extensions.store(), proposal_id, actor=actor())
+    return _done(proposal_id, _("Voting closed; the preliminary result is posted."))
 
 
 @bp.route("/proposals/<int:proposal_id>/finalize", methods=["POST"])
+@on_refusal(_back_to_proposal)
 def proposal_finalize(proposal_id: int):
-    return _perform(
-        proposal_id,
-        lambda db, p: results.finalize(db, p, actor=actor()),
-        lambda _o: _("The final result is published."),
-    )
+    _action_form(proposal_id)
+    results.finalize_result(extensions.store(), proposal_id, actor=actor())
+    return _done(proposal_id, _("The final result is published."))
+
+
+ISSUE_MODES = {"issue": "new", "unvoted": "unvoted"}  # anything else: the named households
 
 
 @bp.route("/proposals/<int:proposal_id>/ballots", methods=["POST"])
+@on_refusal(_back_to_proposal)
 def proposal_ballots(proposal_id: int):
-    p, db, locked = _action(proposal_id)
-    mode = request.form.get("mode", "issue")
-    try:
-        if mode == "issue":
-            issued = ballots.issue(db, locked, actor=actor())
-        elif mode == "unvoted":
-            issued = ballots.reissue(db, locked, None, actor=actor())
-        else:
-            codes = [c for c in request.form.get("households", "").replace(",", " ").split() if c]
-            if not codes:
-                raise ServiceError("Give the household codes to reissue.")
-            issued = ballots.reissue(db, locked, codes, actor=actor())
-        if not issued:
-            db.rollback()
-            flash(_("No ballots to issue: every household has a ballot or has voted."), "ok")
-            return redirect(url_for("staff.proposal", proposal_id=p.id), code=303)
-        data = printing.ballots_pdf(db, locked, issued, shares=_share_texts(db, locked))
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return file_response(data, "application/pdf", f"ballots-{p.id}.pdf")
-
-
-def _share_texts(db, proposal: Proposal) -> dict[str, str]:
-    return printing.share_texts(db, proposal)
+    _action_form(proposal_id)
+    mode = ISSUE_MODES.get(request.form.get("mode", "issue"), "households")
+    codes = [c for c in request.form.get("households", "").replace(",", " ").split() if c]
+    printed = printing.issue_ballots(
+        extensions.store(), proposal_id, mode=mode, codes=codes, actor=actor()
+    )
+    if printed is None:
+        return _done(
+            proposal_id, _("No ballots to issue: every household has a ballot or has voted.")
+        )
+    return file_response(printed.pdf, "application/pdf", f"ballots-{proposal_id}.pdf")
 
 
 @bp.route("/proposals/<int:proposal_id>/paper", methods=["GET", "POST"])
@@ -377,125 +329,72 @@ def proposal_paper(proposal_id: int):
 
 
 def _code_for_serial(db, proposal: Proposal, serial: str) -> str:
-    from sqlalchemy import select
-
-    from ..models import Ballot, ElectorateEntry
-
-    row = db.execute(
-        select(ElectorateEntry.code, Ballot.status)
-        .join(
-            Ballot,
-            (Ballot.household_id == ElectorateEntry.household_id)
-            & (Ballot.proposal_id == ElectorateEntry.proposal_id),
-        )
-        .where(Ballot.proposal_id == proposal.id, Ballot.serial == serial)
-    ).first()
-    if row is None:
-        raise ServiceError("No ballot has the serial number %(serial)s.", serial=serial)
-    if row.status == "revoked":
-        # A lost ballot was replaced: its printed copy no longer counts.
-        raise Invalid(
-            N_("Ballot %(serial)s was revoked and replaced; only the newest ballot counts."),
-            serial=serial,
-        )
-    return row.code
+    return ballots.code_for_serial(db, proposal.id, serial)
 
 
-def _attach(db, proposal: Proposal, kind: str, upload: tuple, **links) -> Attachment:
-    filename, mime, data = upload
-    attachment = Attachment(
-        community_id=proposal.community_id,
-        proposal_id=proposal.id,
-        kind=kind,
-        filename=filename,
-        content_type=mime,
-        data=data,
-        size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
-        uploaded_by_id=current_user.id,
-        **links,
-    )
-    db.add(attachment)
-    db.flush()
-    from ..services import audit
-
-    audit.record_for(
-        db,
-        proposal,
-        "evidence.upload",
-        actor=actor(),
-        subject=kind,
-        data={"sha256": attachment.sha256, **links},
-    )
-    return attachment
+def _attach(db, proposal: Proposal, kind: str, upload: tuple, **links):
+    """Until the paper-entry handler is a use case: attachments.add in its session."""
+    return attachments.add(db, proposal, kind, upload, by=current_user, **links)
 
 
 @bp.route("/proposals/<int:proposal_id>/plan", methods=["POST"])
+@on_refusal(_back_to_proposal)
 def proposal_plan(proposal_id: int):
     """Attach the design plan PDF and/or set the costed plan items (draft only)."""
-    p, db, locked = _action(proposal_id)
-    try:
-        if locked.status != "draft":
-            raise ServiceError("Only a draft can be edited")
-        upload = read_upload("plan", ("application/pdf",))
-        if upload:
-            _attach(db, locked, "plan", upload)
-        if "items" in request.form:
-            items = costs.parse_lines(request.form.get("items", ""))
-            costs.set_items(db, locked, items, actor=actor())
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return _done(p, _("Plan saved."))
+    _action_form(proposal_id)
+    costs.save_plan(
+        extensions.store(),
+        proposal_id,
+        plan=raw_upload("plan"),
+        items=request.form.get("items", "") if "items" in request.form else None,
+        username=actor(),
+    )
+    return _done(proposal_id, _("Plan saved."))
+
+
+def _back_to_objection(objection_id: int, **_kwargs) -> str:
+    proposal_id = results.objection_proposal(extensions.session(), objection_id)
+    return _back_to_proposal(proposal_id)
 
 
 @bp.route("/objections/<int:objection_id>", methods=["POST"])
+@on_refusal(_back_to_objection)
 def objection_answer(objection_id: int):
-    db = extensions.session()
-    objection = db.get(Objection, objection_id)
-    if objection is None:
+    proposal_id = results.objection_proposal(extensions.session(), objection_id)
+    if proposal_id is None:
         abort(404)
-    p = proposal_or_404(objection.proposal_id)
+    p = proposal_or_404(proposal_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        proposals.lock(db, p.id)
-        correction = None
-        if request.form.get("correct") == "yes":
-            correction = {q.number: request.form.get(f"q{q.number}", "") for q in p.questions}
-        results.answer_objection(
-            db,
-            objection,
-            request.form.get("decision", ""),
-            request.form.get("answer", ""),
-            by=current_user,
-            correction=correction,
-        )
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return _done(p, _("Objection answered."))
+    correction = None
+    if request.form.get("correct") == "yes":
+        correction = {q.number: request.form.get(f"q{q.number}", "") for q in p.questions}
+    results.answer_objection_as(
+        extensions.store(),
+        objection_id,
+        decision=request.form.get("decision", ""),
+        answer=request.form.get("answer", ""),
+        correction=correction,
+        username=actor(),
+    )
+    return _done(proposal_id, _("Objection answered."))
 
 
 @bp.route("/proposals/<int:proposal_id>/objections", methods=["POST"])
+@on_refusal(_back_to_proposal)
 def objection_paper(proposal_id: int):
     """Staff enter an objection received on paper (only during the period)."""
-    p, db, locked = _action(proposal_id)
-    try:
-        results.file_objection(
-            db,
-            locked,
-            name=request.form.get("name", ""),
-            text=request.form.get("text", ""),
-            household=request.form.get("household", ""),
-            contact=request.form.get("contact", ""),
-            channel="paper",
-            actor=actor(),
-        )
-        db.commit()
-    except ServiceError as exc:
-        return _refused(p, exc)
-    return _done(p, _("Objection recorded."))
+    _action_form(proposal_id)
+    results.record_paper_objection(
+        extensions.store(),
+        proposal_id,
+        name=request.form.get("name", ""),
+        text=request.form.get("text", ""),
+        household=request.form.get("household", ""),
+        contact=request.form.get("contact", ""),
+        actor=actor(),
+    )
+    return _done(proposal_id, _("Objection recorded."))
 
 
 @bp.app_template_global()

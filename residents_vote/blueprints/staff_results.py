@@ -12,20 +12,17 @@ import datetime as dt
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_login import current_user
-from sqlalchemy import select
 
 from .. import extensions
-from ..db import write_session
 from ..domain.tally import format_area
-from ..models import Attachment, NoticePosting, Proposal, User
+from ..models import Proposal
 from ..pdf import Notice
-from ..services import audit, dashboard, notices, proposals
+from ..services import dashboard, notices
 from ..services.errors import ServiceError
 from ..web import local_time, translate_error
 from .common import actor, file_response, proposal_or_404
 from .staff import bp
-from .staff_proposals import ActionForm, _attach, read_upload
+from .staff_proposals import ActionForm, read_upload
 
 PHOTO_SUFFIX = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -59,15 +56,9 @@ def _headers() -> list[str]:
 
 def _audit_export(proposal: Proposal, fmt: str, count: int) -> None:
     """Personal data left the system: record who took it (PIPL; no names in the log)."""
-    with write_session(extensions.database().factory) as wdb:
-        audit.record_for(
-            wdb,
-            proposal,
-            "nonvoters.export",
-            actor=actor(),
-            subject=f"{count} households",
-            data={"format": fmt, "count": count},
-        )
+    dashboard.record_nonvoters_export(
+        extensions.store(), proposal.id, fmt=fmt, count=count, actor=actor()
+    )
 
 
 @bp.route("/proposals/<int:proposal_id>/nonvoters")
@@ -160,56 +151,36 @@ def postings(proposal_id: int):
     """Record where and when a notice was posted, with an optional photo as evidence."""
     proposal = _electorate_proposal(proposal_id)
     form = ActionForm()
-    db = extensions.session()
     status = 200
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         try:
-            locked = proposals.lock(db, proposal.id)
-            photo = read_upload("photo")
-            posting = notices.record_posting(
-                db,
-                locked,
+            notices.record_posting_as(
+                extensions.store(),
+                proposal.id,
                 stage=request.form.get("stage", ""),
                 place=request.form.get("place", ""),
-                posted_at=proposals.parse_time(request.form.get("posted_at")),
-                by=current_user,
+                posted_at=request.form.get("posted_at"),
+                username=actor(),
+                photo=read_upload("photo"),
             )
-            if photo:
-                _attach(db, locked, "notice_photo", photo, posting_id=posting.id)
-            db.commit()
         except ServiceError as exc:
-            db.rollback()
             flash(translate_error(exc), "error")
             status = 422 if exc.status == 400 else exc.status  # a refused upload is 422 too
         else:
             flash(_("Posting recorded."), "ok")
             return redirect(url_for("staff.postings", proposal_id=proposal.id), code=303)
-    rows = notices.postings(db, proposal)
-    photos = {
-        a.posting_id: a
-        for a in db.scalars(
-            select(Attachment).where(
-                Attachment.proposal_id == proposal.id, Attachment.kind == "notice_photo"
-            )
-        )
-    }
-    recorders = {
-        u.id: u.username
-        for u in db.scalars(
-            select(User).where(User.id.in_({p.recorded_by_id for p in rows if p.recorded_by_id}))
-        )
-    }
+    page = notices.postings_page(extensions.session(), proposal)
     stages = [(s, str(notices.STAGE_NAMES[s])) for s in notices.STAGES]
     return render_template(
         "staff/postings.html",
         proposal=proposal,
         community=proposal.community,
         form=form,
-        rows=rows,
-        photos=photos,
-        recorders=recorders,
+        rows=page.rows,
+        photos=page.photos,
+        recorders=page.recorders,
         stages=stages,
         available={s for s in notices.STAGES if notices.reached(proposal, s)},
         values=request.form if status != 200 else {},
@@ -219,21 +190,15 @@ def postings(proposal_id: int):
 
 @bp.route("/postings/<int:posting_id>/photo")
 def posting_photo(posting_id: int):
-    db = extensions.session()
-    posting = db.get(NoticePosting, posting_id)
-    if posting is None:
+    found = notices.posting_photo(extensions.session(), posting_id)
+    if found is None:
         abort(404)
-    proposal_or_404(posting.proposal_id)
-    photo = db.scalar(
-        select(Attachment)
-        .where(Attachment.posting_id == posting.id, Attachment.kind == "notice_photo")
-        .order_by(Attachment.id.desc())
-        .limit(1)
-    )
+    proposal_id, photo = found
+    proposal_or_404(proposal_id)
     if photo is None or photo.data is None:
         abort(404)
     ext = PHOTO_SUFFIX.get(photo.content_type, "bin")
-    return file_response(photo.data, photo.content_type, f"posting-{posting.id}.{ext}", inline=True)
+    return file_response(photo.data, photo.content_type, f"posting-{posting_id}.{ext}", inline=True)
 
 
 @bp.app_template_global()

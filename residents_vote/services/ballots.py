@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Ballot, ElectorateEntry, Household, Proposal, Vote, utcnow
 from . import audit
-from .errors import N_, Conflict, Gone, Invalid, NotFound
+from .errors import N_, Conflict, Gone, Invalid, NotFound, ServiceError
 
 
 def hash_token(token: str) -> str:
@@ -194,3 +194,25 @@ def print_rows(
     }
     households = {h.id: h for h in session.scalars(select(Household).where(Household.id.in_(ids)))}
     return [(i, entries[i.household_id], households[i.household_id]) for i in issued]
+
+
+def code_for_serial(session: Session, proposal_id: int, serial: str) -> str:
+    """The household code printed on the paper ballot with this serial number. A revoked
+    ballot was replaced (lost, reissued): its printed copy no longer counts."""
+    row = session.execute(
+        select(ElectorateEntry.code, Ballot.status)
+        .join(
+            Ballot,
+            (Ballot.household_id == ElectorateEntry.household_id)
+            & (Ballot.proposal_id == ElectorateEntry.proposal_id),
+        )
+        .where(Ballot.proposal_id == proposal_id, Ballot.serial == serial)
+    ).first()
+    if row is None:
+        raise ServiceError("No ballot has the serial number %(serial)s.", serial=serial)
+    if row.status == "revoked":
+        raise Invalid(
+            N_("Ballot %(serial)s was revoked and replaced; only the newest ballot counts."),
+            serial=serial,
+        )
+    return row.code

@@ -21,7 +21,8 @@ from ..domain import catalog
 from ..domain.costs import PlanLine, format_yuan, household_share_parts, household_shares
 from ..models import Attachment, ElectorateEntry, Household, PlanItem, Proposal
 from . import audit
-from .errors import N_, Conflict, Invalid
+from .errors import N_, Conflict, Invalid, ServiceError
+from .unit import Store
 
 YUAN = re.compile(r"^\s*(\d{1,12})(?:\.(\d{1,2}))?\s*$")
 
@@ -318,3 +319,30 @@ def plan_attachment(session: Session, proposal: Proposal) -> Attachment | None:
         .order_by(Attachment.id.desc())
         .limit(1)
     )
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+def save_plan(
+    store: Store,
+    proposal_id: int,
+    *,
+    plan: tuple[str, bytes] | None,
+    items: str | None,
+    username: str,
+) -> None:
+    """Attach the design plan PDF (`plan`: the uploaded file name and bytes) and/or set the
+    costed plan items from the staff form's lines (`items`; None leaves them as they are).
+    Only a draft can be edited."""
+    from . import attachments, proposals, users
+
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        if proposal.status != "draft":
+            raise ServiceError("Only a draft can be edited")
+        upload = attachments.accept(*plan, ("application/pdf",)) if plan else None
+        if upload:
+            attachments.add(s, proposal, "plan", upload, by=users.by_username(s, username))
+        if items is not None:
+            set_items(s, proposal, parse_lines(items), actor=username)

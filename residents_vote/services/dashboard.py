@@ -17,6 +17,8 @@ from .. import settings
 from ..domain.register import code_sort_key, escape_cell
 from ..domain.tally import format_area
 from ..models import Attachment, ElectorateEntry, Household, Proposal, User, VoidedVote, Vote
+from . import audit, proposals
+from .unit import Store
 
 
 @dataclass(frozen=True)
@@ -258,3 +260,21 @@ def nonvoters_xlsx(listing: NonVoterList, headers: list[str], title: str) -> byt
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+def record_nonvoters_export(
+    store: Store, proposal_id: int, *, fmt: str, count: int, actor: str
+) -> None:
+    """Personal data left the system: record who took it (PIPL; no names in the log)."""
+    with store.write() as s:
+        audit.record_for(
+            s,
+            proposals.get(s, proposal_id),
+            "nonvoters.export",
+            actor=actor,
+            subject=f"{count} households",
+            data={"format": fmt, "count": count},
+        )

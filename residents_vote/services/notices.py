@@ -38,6 +38,7 @@ from ..models import Attachment, NoticePosting, Proposal, ResultRevision, User, 
 from ..pdf import Notice
 from . import audit, results, tally
 from .errors import N_, Invalid
+from .unit import Store
 
 STAGES = ("notice", "results", "final")
 STAGE_NAMES = {
@@ -884,3 +885,75 @@ def postings(session: Session, proposal: Proposal) -> list[NoticePosting]:
             .order_by(NoticePosting.posted_at, NoticePosting.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class PostingsPage:
+    """What the postings page shows: the postings, each one's latest photo (by posting id)
+    and who recorded it (user name by user id)."""
+
+    rows: list[NoticePosting]
+    photos: dict[int, Attachment]
+    recorders: dict[int, str]
+
+
+def postings_page(session: Session, proposal: Proposal) -> PostingsPage:
+    rows = postings(session, proposal)
+    photos = {
+        a.posting_id: a
+        for a in session.scalars(
+            select(Attachment).where(
+                Attachment.proposal_id == proposal.id, Attachment.kind == "notice_photo"
+            )
+        )
+    }
+    ids = {p.recorded_by_id for p in rows if p.recorded_by_id}
+    recorders = {u.id: u.username for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    return PostingsPage(rows, photos, recorders)
+
+
+def posting_photo(session: Session, posting_id: int) -> tuple[int, Attachment | None] | None:
+    """(proposal id, latest photo or None) of a posting; None if there is no such posting."""
+    posting = session.get(NoticePosting, posting_id)
+    if posting is None:
+        return None
+    photo = session.scalar(
+        select(Attachment)
+        .where(Attachment.posting_id == posting.id, Attachment.kind == "notice_photo")
+        .order_by(Attachment.id.desc())
+        .limit(1)
+    )
+    return posting.proposal_id, photo
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+def record_posting_as(
+    store: Store,
+    proposal_id: int,
+    *,
+    stage: str,
+    place: str,
+    posted_at: str | None,
+    username: str,
+    photo: tuple | None = None,
+) -> int:
+    """Record that a notice was put up (where, when), with an optional photo (an accepted
+    upload, see attachments.accept) kept as evidence; returns the posting id."""
+    from . import attachments, proposals, users
+
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        user = users.by_username(s, username)
+        posting = record_posting(
+            s,
+            proposal,
+            stage=stage,
+            place=place,
+            posted_at=proposals.parse_time(posted_at, s),
+            by=user,
+        )
+        if photo:
+            attachments.add(s, proposal, "notice_photo", photo, by=user, posting_id=posting.id)
+        return posting.id

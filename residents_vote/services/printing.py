@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
@@ -11,7 +13,9 @@ from sqlalchemy.orm import Session
 from .. import labels, pdf, settings
 from ..domain.tally import format_area
 from ..models import Community, Proposal
-from . import ballots, costs, notices, results
+from . import ballots, costs, notices, proposals, results
+from .errors import ServiceError
+from .unit import Store
 
 BALLOT_LOCALE = "zh_CN"  # the printed ballot is Chinese, its words too (pdf/words.py)
 
@@ -80,3 +84,60 @@ def links_csv(issued: list[ballots.Issued], holder: object = None) -> bytes:
     for item in issued:
         writer.writerow([item.code, item.serial, item.url(base)])
     return out.getvalue().encode("utf-8")
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+@dataclass(frozen=True)
+class Printed:
+    """Ballots just issued: their printable PDF and, if asked for, the links CSV."""
+
+    proposal_id: int
+    count: int
+    pdf: bytes
+    links: bytes | None
+
+
+ISSUE_MODES = ("new", "unvoted", "households")
+
+
+def issue_ballots(
+    store: Store,
+    proposal_id: int,
+    *,
+    mode: str = "new",
+    codes: list[str] | None = None,
+    links: bool = False,
+    actor: str,
+    before_commit: Callable[[Printed], None] | None = None,
+) -> Printed | None:
+    """Issue ballots and render them, in one transaction. `mode` "new": every household of
+    the electorate without a live ballot; "unvoted": revoke and reissue the ballots of every
+    household that has not voted; "households": those of `codes`. Returns None when there
+    is nothing to issue (nothing is written).
+
+    `before_commit` receives the result while the transaction is still open: if it raises
+    (say a file cannot be written), no ballot is issued."""
+    if mode not in ISSUE_MODES:
+        raise ServiceError("Unknown issue mode %(mode)s", mode=mode)
+    if mode == "households" and not codes:
+        raise ServiceError("Give the household codes to reissue.")
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        if mode == "new":
+            issued = ballots.issue(s, proposal, actor=actor)
+        else:
+            wanted = None if mode == "unvoted" else list(codes or [])
+            issued = ballots.reissue(s, proposal, wanted, actor=actor)
+        if not issued:
+            return None
+        printed = Printed(
+            proposal_id=proposal.id,
+            count=len(issued),
+            pdf=ballots_pdf(s, proposal, issued, shares=share_texts(s, proposal)),
+            links=links_csv(issued, s) if links else None,
+        )
+        if before_commit is not None:
+            before_commit(printed)
+        return printed

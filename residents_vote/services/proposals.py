@@ -31,7 +31,7 @@ from ..models import (
     utcnow,
 )
 from . import audit, costs
-from .errors import N_, Conflict, Invalid, NotFound
+from .errors import N_, Conflict, Invalid, NotFound, ServiceError
 from .transitions import Action, move
 from .unit import Store
 
@@ -441,3 +441,59 @@ def open_proposal(
             starts_text=zone_settings.format_local(proposal.starts_at),
             closes_text=zone_settings.format_local(proposal.closes_at),
         )
+
+
+def create_draft(store: Store, slug: str, draft: Draft, *, actor: str) -> int:
+    """A new draft proposal of the community `slug`; returns its id."""
+    from . import communities
+
+    with store.write() as s:
+        proposal = create(s, communities.get_by_slug(s, slug), draft, actor=actor)
+        return proposal.id
+
+
+def edit_draft(store: Store, proposal_id: int, draft: Draft, *, actor: str) -> None:
+    """Replace what a draft says (only a draft can be edited)."""
+    with store.write() as s:
+        update(s, lock(s, proposal_id), draft, actor=actor)
+
+
+@dataclass(frozen=True)
+class Extended:
+    proposal_id: int
+    closes_at: dt.datetime
+    closes_text: str
+
+
+def extend_voting(store: Store, proposal_id: int, closes: str | None, *, actor: str) -> Extended:
+    """Move the closing time of an open vote later (a new revision of the voting notice)."""
+    with store.write() as s:
+        proposal = lock(s, proposal_id)
+        when = parse_time(closes, s)
+        if when is None:
+            raise ServiceError("Give the new closing time.")
+        extend(s, proposal, when, actor=actor)
+        return Extended(
+            proposal_id=proposal.id,
+            closes_at=proposal.closes_at,
+            closes_text=settings.of(s).format_local(proposal.closes_at),
+        )
+
+
+def cancel_vote(store: Store, proposal_id: int, reason: str, *, actor: str) -> None:
+    """End a vote that is not yet closed, without a result (status `cancelled`)."""
+    with store.write() as s:
+        cancel(s, lock(s, proposal_id), reason, actor=actor)
+
+
+def due_to_stop(proposal: Proposal, now: dt.datetime | None = None) -> bool:
+    """Voting is still marked open although its announced closing time has passed."""
+    return proposal.status == "voting" and phase(proposal, now) == "counting"
+
+
+def stop_if_due(store: Store, proposal_id: int, now: dt.datetime | None = None) -> bool:
+    """Voting closes by itself at the announced time: the first request after it moves the
+    vote to `counting` in one write transaction (nothing is published until staff publish
+    the result). Returns whether the status changed now."""
+    with store.write() as s:
+        return count_if_due(s, lock(s, proposal_id), now)

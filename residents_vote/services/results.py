@@ -10,6 +10,7 @@ import copy
 import datetime as dt
 import hashlib
 import json
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from ..models import (
 from . import audit, proposals, rest_days, tally, voting
 from .errors import N_, Conflict, Forbidden, Invalid, NotFound
 from .transitions import Action, move
+from .unit import Store
 
 
 def _zone(holder: object = None) -> ZoneInfo:
@@ -583,3 +585,117 @@ def objections(session: Session, proposal: Proposal) -> list[Objection]:
 
 def votes_count(session: Session, proposal: Proposal) -> int:
     return session.scalar(select(func.count(Vote.id)).where(Vote.proposal_id == proposal.id)) or 0
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+@dataclass(frozen=True)
+class Published:
+    """A result revision just published (preliminary, or final)."""
+
+    proposal_id: int
+    revision: int
+    objections_until: dt.datetime | None
+    objections_until_text: str
+
+
+def _published(s: Session, proposal: Proposal, row: ResultRevision) -> Published:
+    ends = proposal.objection_ends_at
+    return Published(
+        proposal_id=proposal.id,
+        revision=row.revision,
+        objections_until=ends,
+        objections_until_text=local_end(ends, s) if ends else "",
+    )
+
+
+def publish_preliminary(store: Store, proposal_id: int, *, actor: str) -> Published:
+    """End voting if it is still open and publish the preliminary result (CLI `proposal
+    close`, staff button); the objection period runs from the day after."""
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        return _published(s, proposal, close(s, proposal, actor=actor))
+
+
+def finalize_result(store: Store, proposal_id: int, *, actor: str) -> Published:
+    """Publish the final result after the objection period."""
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        return _published(s, proposal, finalize(s, proposal, actor=actor))
+
+
+def live_tally(store: Store, proposal_id: int) -> dict:
+    """The tally JSON of a proposal, live while voting is open or counting; voting that
+    has passed its announced close is moved to `counting` first. A draft is refused."""
+    with store.read() as s:
+        due = proposals.due_to_stop(proposals.get(s, proposal_id))
+    if due:
+        proposals.stop_if_due(store, proposal_id)
+    with store.read() as s:
+        proposal = proposals.get(s, proposal_id)
+        if proposal.status == "draft":
+            raise Invalid(N_("Proposal %(id)s is a draft: nothing to count"), id=proposal_id)
+        return tally.compute(s, proposal).json
+
+
+def objection_proposal(session: Session, objection_id: int) -> int | None:
+    """The proposal an objection belongs to (None: no such objection)."""
+    return session.scalar(select(Objection.proposal_id).where(Objection.id == objection_id))
+
+
+def answer_objection_as(
+    store: Store,
+    objection_id: int,
+    *,
+    decision: str,
+    answer: str,
+    correction: dict[int, str] | None,
+    username: str,
+) -> int | None:
+    """Staff answer an objection (accepted or rejected, with the reason); an accepted one
+    may correct a paper entry, which publishes a new revision (its number is returned)."""
+    from . import users
+
+    with store.write() as s:
+        proposal_id = objection_proposal(s, objection_id)
+        if proposal_id is None:
+            raise NotFound("Unknown objection %(id)s", id=objection_id)
+        proposals.lock(s, proposal_id)
+        objection = s.get(Objection, objection_id)
+        row = answer_objection(
+            s,
+            objection,
+            decision,
+            answer,
+            by=users.by_username(s, username),
+            correction=correction,
+        )
+        return row.revision if row is not None else None
+
+
+def record_paper_objection(
+    store: Store,
+    proposal_id: int,
+    *,
+    name: str,
+    text: str,
+    household: str,
+    contact: str,
+    actor: str,
+) -> int:
+    """Staff enter an objection handed in on paper (only during the objection period);
+    returns its id."""
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        objection = file_objection(
+            s,
+            proposal,
+            name=name,
+            text=text,
+            household=household,
+            contact=contact,
+            channel="paper",
+            actor=actor,
+        )
+        return objection.id

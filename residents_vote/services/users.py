@@ -223,3 +223,11 @@ def password_blocked_until(
 def record_password_failure(session: Session, username: str, *, now: dt.datetime) -> None:
     """A wrong re-entered password counts like a failed login of the account."""
     failures.record(session, LOGIN_FAILURES, _account_key(username.strip()), now=now)
+
+
+def by_username(session: Session, username: str) -> User:
+    """An active account by its user name (who acts in a use case); Invalid otherwise."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise Invalid(N_("Unknown user %(user)s"), user=username)
+    return user
