@@ -1,0 +1,140 @@
+"""Benchmark: how long a command takes to start (issue 13 item 8).
+
+    .venv/bin/python bench/startup.py [--runs 5] [--top 15]
+
+Staff and scripts run dozens of `flask --app app …` commands; each one imports the app.
+This prints the wall time (median of --runs, and the fastest) of
+
+  * `flask --app app --help`
+  * `flask --app app proposal tally ID` on a fresh demo database (`db upgrade` + `demo`
+    in a temporary directory; the demo vote is open, so the tally is computed live)
+
+and the `python -X importtime` top offenders (import time of the modules that
+`flask --app app proposal tally ID` loads, largest first: their own time, the median
+of --runs), summed per top-level package.
+
+The figures depend on how busy the machine is: say how loaded it was when quoting them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLASK = [sys.executable, "-m", "flask", "--app", "app"]
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp / 'startup.sqlite3'}",
+        SECRET_KEY="bench-startup-" + "k9Qx2Lm7Vz4Tp8Wn",
+        RATELIMIT_STORAGE_URI="memory://",
+    )
+    env.pop("FLASK_APP", None)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], *, importtime: bool = False) -> tuple[float, str]:
+    cmd = (
+        [sys.executable, "-X", "importtime", *FLASK[1:], *args]
+        if importtime
+        else [
+            *FLASK,
+            *args,
+        ]
+    )
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return elapsed, done.stderr if importtime else done.stdout
+
+
+def _demo(env: dict[str, str]) -> int:
+    _run(["db", "upgrade"], env)
+    _, out = _run(["demo"], env)
+    match = re.search(r"\(proposal (\d+)\)", out)
+    if not match:
+        raise SystemExit(f"no proposal id in the demo output:\n{out}")
+    return int(match.group(1))
+
+
+def _times(args: list[str], env: dict[str, str], runs: int) -> list[float]:
+    _run(args, env)  # warm the file cache and the bytecode
+    return [_run(args, env)[0] for _ in range(runs)]
+
+
+_LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+
+
+def _importtime(
+    args: list[str], env: dict[str, str], runs: int
+) -> tuple[dict[str, float], set[str]]:
+    """Self import time in microseconds per top-level package (a module's own time,
+    summed over its package and submodules), median over runs."""
+    samples: dict[str, list[int]] = {}
+    modules: set[str] = set()
+    for _ in range(runs):
+        _, err = _run(args, env, importtime=True)
+        totals: dict[str, int] = {}
+        for line in err.splitlines():
+            m = _LINE.match(line)
+            if m:
+                name = m.group(4)
+                modules.add(name)
+                top = name if name.startswith("residents_vote") else name.split(".")[0]
+                totals[top] = totals.get(top, 0) + int(m.group(1))
+        for name, us in totals.items():
+            samples.setdefault(name, []).append(us)
+    return {name: statistics.median(v) for name, v in samples.items()}, modules
+
+
+def _show(label: str, times: list[float]) -> None:
+    print(
+        f"{label:<34} median {statistics.median(times):6.3f} s   "
+        f"best {min(times):6.3f} s   ({len(times)} runs)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--top", type=int, default=15)
+    args = parser.parse_args()
+    try:
+        load = os.getloadavg()
+        print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} cpus")
+    except OSError:
+        pass
+    with tempfile.TemporaryDirectory(prefix="rv-startup-") as tmp:
+        env = _env(Path(tmp))
+        proposal_id = _demo(env)
+        tally = ["proposal", "tally", str(proposal_id)]
+        _show("flask --app app --help", _times(["--help"], env, args.runs))
+        _show(f"flask --app app proposal tally {proposal_id}", _times(tally, env, args.runs))
+        selftime, modules = _importtime(tally, env, args.runs)
+    ranked = sorted(selftime.items(), key=lambda kv: kv[1], reverse=True)
+    print(
+        f"\nimport time of `proposal tally` by package (own time of its modules, "
+        f"median of {args.runs}; residents_vote modules one by one):"
+    )
+    print(f"  {sum(selftime.values()) / 1000:8.1f} ms  all imports")
+    for name, us in ranked[: args.top]:
+        print(f"  {us / 1000:8.1f} ms  {name}")
+    heavy = ("fpdf", "PIL", "sqlalchemy.orm", "openpyxl", "segno", "qrcode", "fontTools")
+    loaded = [name for name in heavy if name in modules]
+    print(f"\nheavy packages imported by `proposal tally`: {', '.join(loaded) or 'none'}")
+
+
+if __name__ == "__main__":
+    main()
