@@ -3,7 +3,8 @@
     .venv/bin/python bench/startup.py [--runs 5] [--top 15]
 
 Staff and scripts run dozens of `flask --app app …` commands; each one imports the app.
-This prints the wall time (median of --runs, and the fastest) of
+This prints the wall time (median of --runs, and the fastest) and the CPU time (user +
+system, median; less swayed by other work on the machine) of
 
   * `flask --app app --help`
   * `flask --app app proposal tally ID` on a fresh demo database (`db upgrade` + `demo`
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,6 +45,14 @@ def _env(tmp: Path) -> dict[str, str]:
     return env
 
 
+_CPU: list[float] = []  # CPU seconds (user + system) of each timed child, in order
+
+
+def _child_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run(args: list[str], env: dict[str, str], *, importtime: bool = False) -> tuple[float, str]:
     cmd = (
         [sys.executable, "-X", "importtime", *FLASK[1:], *args]
@@ -52,9 +62,11 @@ def _run(args: list[str], env: dict[str, str], *, importtime: bool = False) -> t
             *args,
         ]
     )
+    cpu = _child_cpu()
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - started
+    _CPU.append(_child_cpu() - cpu)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     return elapsed, done.stderr if importtime else done.stdout
@@ -69,9 +81,12 @@ def _demo(env: dict[str, str]) -> int:
     return int(match.group(1))
 
 
-def _times(args: list[str], env: dict[str, str], runs: int) -> list[float]:
+def _times(args: list[str], env: dict[str, str], runs: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU seconds of each run (CPU time is less swayed by a busy machine)."""
     _run(args, env)  # warm the file cache and the bytecode
-    return [_run(args, env)[0] for _ in range(runs)]
+    del _CPU[:]
+    wall = [_run(args, env)[0] for _ in range(runs)]
+    return wall, list(_CPU)
 
 
 _LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
@@ -99,10 +114,11 @@ def _importtime(
     return {name: statistics.median(v) for name, v in samples.items()}, modules
 
 
-def _show(label: str, times: list[float]) -> None:
+def _show(label: str, times: tuple[list[float], list[float]]) -> None:
+    wall, cpu = times
     print(
-        f"{label:<34} median {statistics.median(times):6.3f} s   "
-        f"best {min(times):6.3f} s   ({len(times)} runs)"
+        f"{label:<34} median {statistics.median(wall):6.3f} s   best {min(wall):6.3f} s   "
+        f"cpu median {statistics.median(cpu):6.3f} s   ({len(wall)} runs)"
     )
 
 
