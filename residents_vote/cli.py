@@ -15,7 +15,6 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import db as dbmod
 from .extensions import database
 from .services import audit, communities, households, users
 from .services.errors import Problems, ServiceError
@@ -68,12 +67,14 @@ def store():
 
 
 def write():
-    """A write transaction (BEGIN IMMEDIATE on SQLite) committed when the block succeeds."""
-    return dbmod.write_session(database().factory)
+    """Legacy (commands not yet converted to use cases): a write transaction committed
+    when the block succeeds. New commands call a use case with `store()`."""
+    return store().write()
 
 
 def read():
-    return database().factory()
+    """Legacy: a read-only session; new commands use `with store().read() as s:`."""
+    return store().read()
 
 
 db_cli = Group("db", help="Database migrations.")
@@ -119,18 +120,17 @@ def db_upgrade() -> None:
 @guarded
 def community_create(slug, name, signatory, signing_members, signoff_required, office, contact):
     """Create a community."""
-    with write() as s:
-        c = communities.create_community(
-            s,
-            slug,
-            name,
-            signatory=signatory,
-            signing_members=signing_members,
-            signoff_required=signoff_required,
-            office=office,
-            contact=contact,
-        )
-        click.echo(f"created community {c.slug} ({c.name})")
+    c = communities.add_community(
+        store(),
+        slug,
+        name,
+        signatory=signatory,
+        signing_members=signing_members,
+        signoff_required=signoff_required,
+        office=office,
+        contact=contact,
+    )
+    click.echo(f"created community {c.slug} ({c.name})")
 
 
 @user_cli.command("create")
@@ -145,9 +145,8 @@ def user_create(username, role, slugs, full_name):
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = (sys.stdin.readline() if sys.stdin else "").rstrip("\r\n")
-    with write() as s:
-        user = users.create_user(s, username, password, role, list(slugs), full_name=full_name)
-        click.echo(f"created {user.role} {user.username}")
+    user = users.register_user(store(), username, password, role, list(slugs), full_name=full_name)
+    click.echo(f"created {user.role} {user.username}")
 
 
 @households_cli.command("import")
@@ -161,13 +160,10 @@ def households_import(slug, file, dry_run, remove_missing):
     path = Path(file)
     households.check_file_size(path.stat().st_size)  # before reading it into memory
     data = path.read_bytes()
-    with write() as s:
-        community = communities.get_by_slug(s, slug)
-        rows = households.parse_file(file, data)
-        report = households.import_rows(
-            s, community, rows, dry_run=dry_run, remove_missing=remove_missing
-        )
-        click.echo(report.line())
+    report = households.import_register(
+        store(), slug, file, data, dry_run=dry_run, remove_missing=remove_missing
+    )
+    click.echo(report.line())
 
 
 @households_cli.command("export")
@@ -176,11 +172,8 @@ def households_import(slug, file, dry_run, remove_missing):
 @guarded
 def households_export(slug, file):
     """Export the register as CSV (UTF-8 with BOM) or XLSX, by suffix."""
-    with write() as s:
-        community = communities.get_by_slug(s, slug)
-        data = households.export(s, community, file)
-        # Written inside the transaction: a file that cannot be written is not audited.
-        Path(file).write_bytes(data)
+    # Written inside the transaction: a file that cannot be written is not audited.
+    households.export_register(store(), slug, file, save=Path(file).write_bytes)
     click.echo(f"wrote {file}")
 
 
@@ -188,7 +181,7 @@ def households_export(slug, file):
 @guarded
 def audit_verify():
     """Check the hash chains, every vote against its event, every result by a recount."""
-    with read() as s:
+    with store().read() as s:
         result = audit.verify(s)
     if not result.ok:
         fail(result.problem)
@@ -203,7 +196,7 @@ def audit_verify():
 @guarded
 def audit_head(slug):
     """Print the community chain's last entry: SEQ HASH."""
-    with read() as s:
+    with store().read() as s:
         community = communities.get_by_slug(s, slug)
         seq, digest = audit.head(s, community.id)
     click.echo(f"{seq} {digest}")

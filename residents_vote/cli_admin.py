@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from .cli import Command, Group, guarded, read, write
+from .cli import Command, Group, guarded, store
 from .services import backup, communities, filing, privacy, proposals, signoff
 
 privacy_cli = Group("privacy", help="Personal data (PIPL).")
@@ -37,9 +37,7 @@ def backup_command(file, overwrite):
 @guarded
 def privacy_purge(slug):
     """Remove owner names, phones and evidence files once the challenge period is over."""
-    with write() as s:
-        community = communities.get_by_slug(s, slug)
-        report = privacy.purge(s, community, actor="cli")
+    report = privacy.purge_personal_data(store(), slug, actor="cli")
     click.echo(report.line(slug))
 
 
@@ -48,7 +46,7 @@ def privacy_purge(slug):
 @guarded
 def privacy_status(slug):
     """Say whether (or from when) the community's personal data can be purged."""
-    with read() as s:
+    with store().read() as s:
         community = communities.get_by_slug(s, slug)
         ready = privacy.readiness(s, community)
         purged = community.personal_data_purged_at
@@ -66,7 +64,7 @@ def privacy_status(slug):
 @guarded
 def filing_status(proposal_id):
     """Print the sign-off state of a proposal."""
-    with read() as s:
+    with store().read() as s:
         proposal = proposals.get(s, proposal_id)
         state = signoff.status(s, proposal)
         click.echo(
@@ -85,7 +83,7 @@ def filing_status(proposal_id):
 @guarded
 def filing_package(proposal_id, file):
     """Write the filing ZIP of a confirmed proposal."""
-    with read() as s:
+    with store().read() as s:
         proposal = proposals.get(s, proposal_id)
         package = filing.package(s, proposal)
     Path(file).write_bytes(package.data)
@@ -98,9 +96,7 @@ def filing_package(proposal_id, file):
 @guarded
 def filing_mark(proposal_id, note):
     """Record that the package was handed to the district office (status filed)."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        filing.mark_filed(s, proposal, actor="cli", note=note)
+    filing.file_proposal(store(), proposal_id, actor="cli", note=note)
     click.echo(f"proposal {proposal_id} is filed")
 
 

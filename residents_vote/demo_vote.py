@@ -1,16 +1,32 @@
-"""The demo's open vote: a design plan with costed items, some votes already in."""
+"""The demo (`flask demo`): a community a newcomer can log into straight away, and its
+open vote, a design plan with costed items, some votes already in. Loaded through the
+services in one transaction (`load_demo`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import settings
-from .models import Community, ElectorateEntry, Proposal, User, utcnow
-from .services import ballots, costs, proposals, voting
+from .models import Community, utcnow
+from .services import ballots, communities, costs, households, proposals, users, voting
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from .services.unit import Store
+
+DEMO_SLUG = "demo"
+DEMO_REGISTER = Path(__file__).parent / "data" / "demo-register.csv"
+LOGINS = (
+    ("admin", "admin", "demo-admin-pass", "管理员"),
+    ("staff", "staff", "demo-staff-pass", "社区工作人员 王敏"),
+    ("committee1", "committee", "demo-committee-1", "业委会主任 李国强"),
+    ("committee2", "committee", "demo-committee-2", "业委会委员 陈秀兰"),
+)
 
 TITLE = "幸福里小区老旧小区改造方案表决"
 BODY = (
@@ -50,15 +66,9 @@ def open_demo_vote(session: Session, community: Community) -> list[str]:
     costs.set_items(session, proposal, ITEMS, actor="demo")
     proposals.open_vote(session, proposal, actor="demo", now=now - dt.timedelta(days=3))
     issued = ballots.issue(session, proposal, actor="demo")
-    staff = session.scalar(select(User).where(User.username == "staff"))
+    staff = users.by_username(session, "staff")
     rng = random.Random(403)
-    entries = list(
-        session.scalars(
-            select(ElectorateEntry)
-            .where(ElectorateEntry.proposal_id == proposal.id)
-            .order_by(ElectorateEntry.id)
-        )
-    )
+    entries = households.electorate(session, proposal)
     # About half the households have voted, mostly in favour, some on paper.
     for entry in rng.sample(entries[1:], 210):
         answer = rng.choices(["agree", "oppose", "abstain"], [85, 10, 5])[0]
@@ -82,23 +92,56 @@ def open_demo_vote(session: Session, community: Community) -> list[str]:
 
 def fresh_link(session: Session, community: Community) -> list[str]:
     """On later runs, reissue one unvoted household's ballot so a working link is printed."""
-    proposal = session.scalar(
-        select(Proposal)
-        .where(Proposal.community_id == community.id, Proposal.status == "voting")
-        .order_by(Proposal.id)
-    )
+    voting_now = [p for p in proposals.for_community(session, community) if p.status == "voting"]
+    proposal = min(voting_now, key=lambda p: p.id, default=None)
     if proposal is None or proposals.phase(proposal) != "open":
         return []
-    voted = {v for v in voting.voted_household_ids(session, proposal)}
-    entry = session.scalar(
-        select(ElectorateEntry)
-        .where(
-            ElectorateEntry.proposal_id == proposal.id,
-            ElectorateEntry.household_id.not_in(voted) if voted else True,
-        )
-        .order_by(ElectorateEntry.id)
-    )
+    entry = next(iter(households.electorate(session, proposal, unvoted=True)), None)
     if entry is None:
         return []
     issued = ballots.reissue(session, proposal, [entry.code], actor="demo")
     return [f"ballot link for household {entry.code} (reissued): {_link(issued[0])}"]
+
+
+def create_demo(session: Session) -> list[str]:
+    """Create the demo data; return the lines to print."""
+    community = communities.create_community(
+        session,
+        DEMO_SLUG,
+        "幸福里小区（演示）",
+        signatory="owner-committee",
+        signing_members=3,
+        office="幸福里社区居委会（幸福路 12 号一楼），工作日 9:00–17:00",
+        contact="幸福里社区居委会 0772-1234567",
+        actor="demo",
+    )
+    rows = households.parse_file(DEMO_REGISTER.name, DEMO_REGISTER.read_bytes())
+    households.import_rows(session, community, rows, actor="demo")
+    lines = ["demo community: 幸福里小区（演示） (slug demo), 403 households"]
+    for username, role, password, full_name in LOGINS:
+        slugs = [] if role == "admin" else [DEMO_SLUG]
+        users.create_user(
+            session, username, password, role, slugs, full_name=full_name, actor="demo"
+        )
+        lines.append(f"login: {username} / {password} ({role})")
+    lines += open_demo_vote(session, community)
+    return lines
+
+
+# --- Use case: one transaction (services/unit.py) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Demo:
+    created: bool  # False: the demo community existed already
+    lines: list[str]  # what to print: the new demo, or a fresh ballot link
+
+
+def load_demo(store: Store) -> Demo:
+    """Create the demo community, users and open vote; if it exists already, reissue one
+    unvoted household's ballot so that a working link can be printed."""
+    with store.write() as s:
+        community = communities.find(s, DEMO_SLUG)
+        if community is not None:
+            return Demo(False, fresh_link(s, community))
+        return Demo(True, create_demo(s))

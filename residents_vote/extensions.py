@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app, g
 from flask_babel import Babel
@@ -10,10 +11,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
-from sqlalchemy.orm import Session, sessionmaker
 
 from . import db as dbmod
 from .models import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -82,12 +85,17 @@ def session() -> Session:
     return g._rv_session
 
 
+def fresh_session() -> Session:
+    """The request's session with its read snapshot ended, so that it sees what a use
+    case has just committed (it only reads: nothing of its own is lost)."""
+    current = session()
+    current.rollback()
+    return current
+
+
 def fresh_snapshot() -> None:
-    """After a use case has committed, the request's read session starts over: its next
-    read sees the committed state (objects already loaded are reloaded when next used)."""
-    session = g.get("_rv_session")
-    if session is not None:
-        session.rollback()
+    """After a use case has committed, the request's read session starts over."""
+    fresh_session()
 
 
 # Rate limits count failures only (unknown or revoked tokens, unknown receipts, failed

@@ -32,30 +32,28 @@ def password():
             abort(400)
         if extensions.over_failure_limit("login"):
             abort(429)
-        db = extensions.session()
-        now = extensions.now()
         # The current password is checked like a login: counted per account and address.
-        attempt = users.attempt_login(
-            db, current_user.username, form.current_password.data or "", now=now,
-            limited=extensions.limits_enabled(),
-        )
-        if attempt.retry_at is not None:
-            db.rollback()
-            abort(429)
-        if attempt.user is None:
-            extensions.record_failure("login")
-            db.commit()
-            error = _("The current password is not correct.")
+        try:
+            change = users.change_own_password(
+                extensions.store(),
+                current_user.username,
+                form.current_password.data or "",
+                form.new_password.data or "",
+                now=extensions.now(),
+                limited=extensions.limits_enabled(),
+            )
+        except ServiceError as exc:  # the new password is refused: the page says why (422)
+            error = translate_error(exc)
         else:
-            try:
-                users.change_password(db, attempt.user, form.new_password.data or "")
-                db.commit()
-            except ServiceError as exc:
-                db.rollback()
-                error = translate_error(exc)
+            if change.retry_at is not None:
+                abort(429)
+            if not change.changed:
+                extensions.record_failure("login")
+                error = _("The current password is not correct.")
             else:
+                user = users.by_id(extensions.fresh_session(), current_user.id)
                 session.clear()
-                login_user(attempt.user)  # this session goes on under the new version
+                login_user(user)  # this session goes on under the new version
                 flash(_("Your password was changed. Your other sessions have ended."), "ok")
                 return redirect(url_for("index"), code=303)
     page = render_template("account/password.html", form=form, error=error)

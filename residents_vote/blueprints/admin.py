@@ -5,16 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import PasswordField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import extensions
-from ..models import Community, User
 from ..services import communities, users
 from ..services.errors import ServiceError
 from ..web import translate_error
-from .common import actor
+from .common import actor, on_refusal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,21 +48,23 @@ class ActionForm(FlaskForm):
 
 
 def _community_choices() -> list[tuple[str, str]]:
-    db = extensions.session()
-    return [(c.slug, c.name) for c in db.scalars(select(Community).order_by(Community.name))]
+    return [(c.slug, c.name) for c in communities.by_name(extensions.session())]
+
+
+def _user_list(**_kwargs) -> str:
+    return url_for("admin.user_list")
 
 
 @bp.route("/users", methods=["GET", "POST"])
 def user_list():
-    db = extensions.session()
     form = UserForm()
     form.communities.choices = _community_choices()
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                users.create_user(
-                    db,
+                users.register_user(
+                    extensions.store(),
                     form.username.data,
                     form.password.data,
                     form.role.data,
@@ -72,19 +72,16 @@ def user_list():
                     full_name=form.full_name.data or "",
                     actor=actor(),
                 )
-                db.commit()
                 flash(_("User created."), "ok")
                 return redirect(url_for("admin.user_list"), code=303)
-            except ServiceError as exc:
-                db.rollback()
+            except ServiceError as exc:  # the page is shown again, with the form (422)
                 flash(translate_error(exc), "error")
         else:
             flash(_("Please check what you entered."), "error")
         status = 422
-    all_users = list(db.scalars(select(User).order_by(User.username)))
     return render_template(
         "admin/users.html",
-        users=all_users,
+        users=users.all_users(extensions.session()),
         form=form,
         action=ActionForm(),
         community_form=CommunityForm(),
@@ -92,56 +89,46 @@ def user_list():
     ), status
 
 
+# What each button of the user list changes (users.update_user keywords), from the form.
+USER_CHANGES = {
+    "deactivate": lambda form: {"active": False},
+    "activate": lambda form: {"active": True},
+    "password": lambda form: {"password": form.get("password", "")},
+    "assign": lambda form: {"communities": form.getlist("communities")},
+    "role": lambda form: {"role": form.get("role", "")},
+}
+
+
 @bp.route("/users/<int:user_id>", methods=["POST"])
+@on_refusal(_user_list)
 def user_update(user_id: int):
-    db = extensions.session()
-    user = db.get(User, user_id)
-    if user is None:
+    if users.by_id(extensions.session(), user_id) is None:
         abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    op = request.form.get("op")
-    try:
-        if op == "deactivate":
-            users.set_active(db, user, False, actor=actor())
-        elif op == "activate":
-            users.set_active(db, user, True, actor=actor())
-        elif op == "password":
-            users.reset_password(db, user, request.form.get("password", ""), actor=actor())
-        elif op == "assign":
-            users.set_communities(db, user, request.form.getlist("communities"), actor=actor())
-        elif op == "role":
-            users.set_role(db, user, request.form.get("role", ""), actor=actor())
-        else:
-            abort(400)
-        db.commit()
-        flash(_("Saved."), "ok")
-    except ServiceError as exc:
-        db.rollback()
-        flash(translate_error(exc), "error")
+    change = USER_CHANGES.get(request.form.get("op", ""))
+    if change is None:
+        abort(400)
+    users.update_user(extensions.store(), user_id, **change(request.form), actor=actor())
+    flash(_("Saved."), "ok")
     return redirect(url_for("admin.user_list"), code=303)
 
 
 @bp.route("/communities", methods=["POST"])
+@on_refusal(_user_list)
 def community_create():
-    db = extensions.session()
     form = CommunityForm()
     if not form.validate_on_submit():
         flash(_("Please check what you entered."), "error")
         return redirect(url_for("admin.user_list"), code=303)
-    try:
-        communities.create_community(
-            db,
-            form.slug.data.strip(),
-            form.name.data,
-            signatory=form.signatory.data,
-            office=form.office.data or "",
-            contact=form.contact.data or "",
-            actor=actor(),
-        )
-        db.commit()
-        flash(_("Community created."), "ok")
-    except ServiceError as exc:
-        db.rollback()
-        flash(translate_error(exc), "error")
+    communities.add_community(
+        extensions.store(),
+        form.slug.data.strip(),
+        form.name.data,
+        signatory=form.signatory.data,
+        office=form.office.data or "",
+        contact=form.contact.data or "",
+        actor=actor(),
+    )
+    flash(_("Community created."), "ok")
     return redirect(url_for("admin.user_list"), code=303)

@@ -13,7 +13,6 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import extensions
-from ..models import User
 from ..services import users
 from ..web import local_time
 
@@ -44,14 +43,12 @@ def login():
     if request.method == "POST" and extensions.over_failure_limit("login"):
         abort(429)
     if form.validate_on_submit():
-        db = extensions.session()
         now = extensions.now()
-        attempt = users.attempt_login(
-            db, form.username.data, form.password.data, now=now,
+        attempt = users.log_in(
+            extensions.store(), form.username.data, form.password.data, now=now,
             limited=extensions.limits_enabled(),
         )
         if attempt.retry_at is not None:
-            db.rollback()
             wait = max(1, math.ceil((attempt.retry_at - now).total_seconds()))
             error = _(
                 "Too many failed logins for this account. Please try again after %(time)s.",
@@ -59,14 +56,12 @@ def login():
             )
             page = render_template("auth/login.html", form=form, error=error)
             return page, 429, {"Retry-After": str(wait)}
-        if attempt.user is not None:
-            db.rollback()  # release the account's failure lock; nothing to write
+        if attempt.user_id is not None:
             session.clear()  # a fresh session identifier at login
-            login_user(attempt.user)
+            login_user(users.by_id(extensions.session(), attempt.user_id))
             target = _safe_next(request.args.get("next")) or url_for("index")
             return redirect(target, code=303)
         extensions.record_failure("login")
-        db.commit()
         error = _("Wrong username or password.")
     elif request.method == "POST":
         error = _("Please enter your username and password.")
@@ -76,10 +71,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    db = extensions.session()
-    user = db.get(User, current_user.id)
-    users.logout(db, user)  # every session of this user ends, copies of this cookie too
-    db.commit()
+    # Every session of this user ends, copies of this cookie too.
+    users.log_out(extensions.store(), current_user.id)
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), code=303)

@@ -14,8 +14,9 @@ from flask_wtf import FlaskForm
 
 from .. import extensions, labels
 from ..models import Community, Proposal
-from ..services import costs, notices, proposals, results, signoff, users
-from ..services.errors import Forbidden, ServiceError
+from ..services import costs, notices, results, signoff, users
+from ..services.errors import Forbidden, ServiceError, TooManyAttempts
+from ..web import translate_error
 from .common import proposal_or_404
 
 bp = Blueprint("committee", __name__, url_prefix="/committee")
@@ -73,31 +74,27 @@ def proposal(proposal_id: int):
     return _page(proposal_or_404(proposal_id))
 
 
-def _act(proposal_id: int, action):
+def _act(proposal_id: int, act):
+    """Run a sign-off use case with the re-entered password; a refusal shows the page
+    again with its status and message (a wrong password counts as a failed login)."""
     p = proposal_or_404(proposal_id)
     if not SignForm().validate_on_submit():
         abort(400)
     if extensions.over_failure_limit(FAILURE_SCOPE):
         abort(429)
-    db = extensions.session()
-    now, limited = extensions.now(), extensions.limits_enabled()
-    if limited and users.password_blocked_until(db, current_user.username, now=now):
-        db.rollback()
-        abort(429)  # the account's failed-login limit (CONTRACT "Configuration")
     try:
-        locked = proposals.lock(db, p.id)
-        message = action(db, locked)
-        db.commit()
+        message = act(
+            p.id,
+            current_user.username,
+            request.form.get("password", ""),
+            now=extensions.now(),
+            limited=extensions.limits_enabled(),
+        )
+    except TooManyAttempts:
+        abort(429)  # the account's failed-login limit (CONTRACT "Configuration")
     except ServiceError as exc:
-        db.rollback()
         if isinstance(exc, Forbidden) and signoff.is_eligible(current_user, p.community):
             extensions.record_failure(FAILURE_SCOPE)
-            if limited:
-                users.record_password_failure(db, current_user.username, now=now)
-                db.commit()
-        from ..web import translate_error
-
-        db.expire_all()
         return _page(proposal_or_404(proposal_id), exc.status, translate_error(exc))
     flash(message, "ok")
     return redirect(url_for("committee.proposal", proposal_id=p.id), code=303)
@@ -105,27 +102,22 @@ def _act(proposal_id: int, action):
 
 @bp.route("/proposals/<int:proposal_id>/sign", methods=["POST"])
 def sign(proposal_id: int):
-    def action(db, locked):
-        new = signoff.sign(db, locked, current_user, request.form.get("password", ""))
-        if not new:
+    def act(proposal_id: int, username: str, password: str, **kw) -> str:
+        signed = signoff.sign_result(extensions.store(), proposal_id, username, password, **kw)
+        if not signed.new:
             return _("You had already signed; nothing changed.")
-        if locked.status == "confirmed":
+        if signed.confirmed:
             return _("Signed. Enough members have signed: the result is confirmed.")
         return _("Signed.")
 
-    return _act(proposal_id, action)
+    return _act(proposal_id, act)
 
 
 @bp.route("/proposals/<int:proposal_id>/decline", methods=["POST"])
 def decline(proposal_id: int):
-    def action(db, locked):
-        signoff.decline(
-            db,
-            locked,
-            current_user,
-            request.form.get("password", ""),
-            request.form.get("reason", ""),
-        )
+    def act(proposal_id: int, username: str, password: str, **kw) -> str:
+        reason = request.form.get("reason", "")
+        signoff.decline_result(extensions.store(), proposal_id, username, password, reason, **kw)
         return _("Your refusal and its reason are recorded.")
 
-    return _act(proposal_id, action)
+    return _act(proposal_id, act)

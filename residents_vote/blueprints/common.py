@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from flask import Response, abort, flash, redirect
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import extensions
 from ..models import Community, Proposal
@@ -16,15 +15,16 @@ from ..services import users
 
 def community_or_404(slug: str) -> Community:
     """The community if the signed-in user is assigned to it; 404 otherwise (no leak)."""
-    community = extensions.session().scalar(select(Community).where(Community.slug == slug))
-    if community is None or not users.can_see(current_user, community):
+    community = users.community_for(extensions.session(), current_user, slug)
+    if community is None:
         abort(404)
     return community
 
 
 def proposal_or_404(proposal_id: int) -> Proposal:
-    proposal = extensions.session().get(Proposal, proposal_id)
-    if proposal is None or not users.can_see(current_user, proposal.community):
+    """The proposal if the signed-in user may see its community; 404 otherwise."""
+    proposal = users.proposal_for(extensions.session(), current_user, proposal_id)
+    if proposal is None:
         abort(404)
     return proposal
 

@@ -13,9 +13,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField
 
 from .. import extensions
-from ..db import write_session
-from ..models import Community
-from ..services import households, register_io, users
+from ..services import households, users
 from ..services.errors import Problems
 from .common import actor, community_or_404, file_response
 
@@ -66,10 +64,8 @@ def export(slug: str, fmt: str):
     if fmt not in ("csv", "xlsx"):
         return redirect(url_for("staff.community", slug=slug))
     filename = f"register-{c.slug}.{fmt}"
-    # A GET that writes the audit event: its own write transaction (BEGIN IMMEDIATE).
-    with write_session(extensions.database().factory) as wdb:
-        community = wdb.get(Community, c.id)
-        data = households.export(wdb, community, filename, actor=actor())
+    # A GET that writes the audit event: a use case with its own write transaction.
+    data = households.export_register(extensions.store(), c.slug, filename, actor=actor())
     mimetype = (
         "text/csv; charset=utf-8"
         if fmt == "csv"
@@ -94,16 +90,15 @@ def import_preview(slug: str):
             "staff/import.html", community=c, problems=[_("Only .csv and .xlsx files.")]
         ), 422
     remove_missing = request.form.get("remove_missing") == "1"
-    db = extensions.session()
     try:
-        rows = households.parse_file(filename, data)
+        preview = households.preview_import(
+            extensions.store(), c.slug, filename, data, remove_missing=remove_missing
+        )
     except Problems as exc:
         return render_template("staff/import.html", community=c, problems=exc.problems), 422
-    report = households.import_rows(db, c, rows, dry_run=True, remove_missing=remove_missing)
-    db.rollback()
     # Carry the checked rows as our own CSV: the confirm step then re-reads a small,
     # fast format instead of parsing the original (possibly XLSX) file again.
-    data = register_io.write_csv(rows)
+    data = preview.checked_csv
     confirm = ConfirmImportForm(
         filename="register.csv",
         payload=base64.b64encode(data).decode("ascii"),
@@ -114,8 +109,8 @@ def import_preview(slug: str):
         "staff/import.html",
         community=c,
         problems=[],
-        report=report,
-        rows=len(rows),
+        report=preview.report,
+        rows=preview.rows,
         confirm=confirm,
         filename=filename,
     )
@@ -135,15 +130,17 @@ def import_confirm(slug: str):
     if hashlib.sha256(data).hexdigest() != form.digest.data:
         flash(_("The uploaded file was damaged; please upload it again."), "error")
         return redirect(url_for("staff.community", slug=slug), code=303)
-    db = extensions.session()
     try:
-        rows = households.parse_file(form.filename.data or "register.csv", data)
+        report = households.import_register(
+            extensions.store(),
+            c.slug,
+            form.filename.data or "register.csv",
+            data,
+            remove_missing=form.remove_missing.data == "1",
+            actor=actor(),
+        )
     except Problems as exc:
         return render_template("staff/import.html", community=c, problems=exc.problems), 422
-    report = households.import_rows(
-        db, c, rows, remove_missing=form.remove_missing.data == "1", actor=actor()
-    )
-    db.commit()
     flash(
         _(
             "Imported: %(added)s added, %(updated)s updated, %(unchanged)s unchanged.",

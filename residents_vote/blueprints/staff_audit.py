@@ -10,11 +10,11 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from .. import extensions
-from ..services import audit, filing, proposals
+from ..services import audit, filing
 from ..services import audit_log as audit_text
 from ..services.errors import ServiceError
-from ..web import local_time, translate_error
-from .common import actor, file_response, proposal_or_404
+from ..web import local_time
+from .common import actor, file_response, on_refusal, proposal_or_404
 from .staff import bp
 
 __all__ = ["bp"]
@@ -100,19 +100,17 @@ def filing_zip(proposal_id: int):
     return file_response(package.data, "application/zip", f"{package.filename}")
 
 
+def _proposal_page(proposal_id: int) -> str:
+    return url_for("staff.proposal", proposal_id=proposal_id)
+
+
 @bp.route("/proposals/<int:proposal_id>/filed", methods=["POST"])
+@on_refusal(_proposal_page)
 def mark_filed(proposal_id: int):
     p = proposal_or_404(proposal_id)
     if not FiledForm().validate_on_submit():
         abort(400)
-    db = extensions.session()
-    try:
-        locked = proposals.lock(db, p.id)
-        filing.mark_filed(db, locked, actor=actor(), note=request.form.get("note", ""))
-        db.commit()
-    except ServiceError as exc:
-        db.rollback()
-        flash(translate_error(exc), "error")
-        return redirect(url_for("staff.proposal", proposal_id=p.id), code=303)
+    note = request.form.get("note", "")
+    filing.file_proposal(extensions.store(), p.id, actor=actor(), note=note)
     flash(_("Marked as filed."), "ok")
     return redirect(url_for("staff.proposal", proposal_id=p.id), code=303)

@@ -94,4 +94,4 @@ def attach_file(
     the attachment id."""
     with store.write() as s:
         proposal = proposals.lock(s, proposal_id)
-        return add(s, proposal, kind, upload, by=users.by_username(s, username), **links).id
+        return add(s, proposal, kind, upload, by=users.acting_user(s, username), **links).id

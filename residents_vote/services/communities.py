@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +12,9 @@ from sqlalchemy.orm import Session
 from ..models import SIGNATORIES, Community
 from . import audit
 from .errors import N_, Conflict, Invalid, NotFound
+
+if TYPE_CHECKING:
+    from .unit import Store
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
@@ -76,3 +81,50 @@ def get_by_slug(session: Session, slug: str) -> Community:
     if community is None:
         raise NotFound(N_("Unknown community %(slug)s"), slug=slug)
     return community
+
+
+def find(session: Session, slug: str) -> Community | None:
+    return session.scalar(select(Community).where(Community.slug == slug))
+
+
+def by_name(session: Session) -> list[Community]:
+    """Every community, by name (admin pages)."""
+    return list(session.scalars(select(Community).order_by(Community.name)))
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+@dataclass(frozen=True)
+class NewCommunity:
+    community_id: int
+    slug: str
+    name: str
+
+
+def add_community(
+    store: Store,
+    slug: str,
+    name: str,
+    *,
+    signatory: str = "owner-committee",
+    signing_members: int | None = None,
+    signoff_required: int | None = None,
+    office: str = "",
+    contact: str = "",
+    actor: str = "cli",
+) -> NewCommunity:
+    """A new community (CLI `community create`, admin page)."""
+    with store.write() as s:
+        community = create_community(
+            s,
+            slug,
+            name,
+            signatory=signatory,
+            signing_members=signing_members,
+            signoff_required=signoff_required,
+            office=office,
+            contact=contact,
+            actor=actor,
+        )
+        return NewCommunity(community.id, community.slug, community.name)

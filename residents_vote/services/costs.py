@@ -343,6 +343,6 @@ def save_plan(
             raise ServiceError("Only a draft can be edited")
         upload = attachments.accept(*plan, ("application/pdf",)) if plan else None
         if upload:
-            attachments.add(s, proposal, "plan", upload, by=users.by_username(s, username))
+            attachments.add(s, proposal, "plan", upload, by=users.acting_user(s, username))
         if items is not None:
             set_items(s, proposal, parse_lines(items), actor=username)

@@ -48,3 +48,9 @@ class Problems(Invalid):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("%(count)s problems found", count=len(problems))
         self.problems = problems
+
+
+class TooManyAttempts(ServiceError):
+    """Refused for now: too many failures at this target (CONTRACT.md rate limits)."""
+
+    status = 429

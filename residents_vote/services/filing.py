@@ -18,6 +18,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -38,9 +39,12 @@ from ..models import (
     utcnow,
 )
 from ..pdf import Notice
-from . import audit, costs, notices, results, signoff
+from . import audit, costs, notices, proposals, results, signoff
 from .errors import N_, Conflict
 from .transitions import Action, move
+
+if TYPE_CHECKING:
+    from .unit import Store
 
 DOCUMENT_LOCALE = "zh_CN"
 FILEABLE = ("confirmed", "filed")
@@ -603,3 +607,12 @@ def mark_filed(
         subject=proposal.title,
         data={"note": note} if note else {},
     )
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+def file_proposal(store: Store, proposal_id: int, *, actor: str, note: str = "") -> None:
+    """Mark a confirmed proposal as filed with the district office (CLI, staff page)."""
+    with store.write() as s:
+        mark_filed(s, proposals.lock(s, proposal_id), actor=actor, note=note)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ..domain.register import RegisterRow, parse_register
-from ..models import Community, Household, utcnow
-from . import audit, register_io
+from ..models import Community, ElectorateEntry, Household, Proposal, Vote, utcnow
+from . import audit, communities, register_io
 from .errors import Problems
+
+if TYPE_CHECKING:
+    from .unit import Store
 
 FIELDS = ("building", "unit", "room", "area", "owner_name", "owner_key", "phone")
 
@@ -184,3 +189,77 @@ def search(session: Session, community: Community, query: str, limit: int = 200)
         )
     stmt = stmt.order_by(Household.building, Household.unit, Household.room).limit(limit)
     return list(session.scalars(stmt))
+
+
+def electorate(
+    session: Session, proposal: Proposal, *, unvoted: bool = False
+) -> list[ElectorateEntry]:
+    """The frozen electorate of a proposal (its households as they were at opening), in
+    the order it was frozen; with `unvoted`, only the households that have not voted."""
+    stmt = select(ElectorateEntry).where(ElectorateEntry.proposal_id == proposal.id)
+    if unvoted:
+        voted = select(Vote.household_id).where(Vote.proposal_id == proposal.id)
+        stmt = stmt.where(ElectorateEntry.household_id.not_in(voted))
+    return list(session.scalars(stmt.order_by(ElectorateEntry.id)))
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+def import_register(
+    store: Store,
+    slug: str,
+    filename: str,
+    data: bytes,
+    *,
+    dry_run: bool = False,
+    remove_missing: bool = False,
+    actor: str = "cli",
+) -> ImportReport:
+    """Import a register file (CSV or XLSX), all or nothing: every bad row raises
+    Problems and nothing is written; a dry run writes nothing either."""
+    with store.write() as s:
+        community = communities.get_by_slug(s, slug)
+        rows = parse_file(filename, data)
+        return import_rows(
+            s, community, rows, dry_run=dry_run, remove_missing=remove_missing, actor=actor
+        )
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    report: ImportReport  # what importing would do (a dry run)
+    rows: int
+    checked_csv: bytes  # the checked rows as our own CSV, for the confirm step
+
+
+def preview_import(
+    store: Store, slug: str, filename: str, data: bytes, *, remove_missing: bool = False
+) -> ImportPreview:
+    """Check an uploaded register and say what importing it would do; nothing is written.
+    Bad rows raise Problems."""
+    rows = parse_file(filename, data)
+    with store.read() as s:
+        community = communities.get_by_slug(s, slug)
+        report = import_rows(s, community, rows, dry_run=True, remove_missing=remove_missing)
+    # The confirm step re-reads a small, fast format instead of the original (maybe XLSX).
+    return ImportPreview(report, len(rows), register_io.write_csv(rows))
+
+
+def export_register(
+    store: Store,
+    slug: str,
+    filename: str,
+    *,
+    actor: str = "cli",
+    save: Callable[[bytes], object] | None = None,
+) -> bytes:
+    """The register as CSV or XLSX (by suffix), its export audited. `save` (the command
+    line's file write) runs inside the transaction: a file that cannot be written is not
+    audited as exported."""
+    with store.write() as s:
+        community = communities.get_by_slug(s, slug)
+        data = export(s, community, filename, actor=actor)
+        if save is not None:
+            save(data)
+        return data

@@ -945,7 +945,7 @@ def record_posting_as(
 
     with store.write() as s:
         proposal = proposals.lock(s, proposal_id)
-        user = users.by_username(s, username)
+        user = users.acting_user(s, username)
         posting = record_posting(
             s,
             proposal,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
@@ -34,8 +35,11 @@ from ..models import (
     Vote,
     utcnow,
 )
-from . import audit
+from . import audit, communities
 from .errors import Conflict, Problems
+
+if TYPE_CHECKING:
+    from .unit import Store
 
 UNDECIDED = ("draft", "voting", "counting", "publicity")
 EVIDENCE_KINDS = ("ballot_scan", "proxy_auth", "notice_photo")
@@ -234,3 +238,12 @@ def personal_data_left(session: Session, community: Community) -> int:
         ),
     ]
     return sum(session.scalar(c) or 0 for c in counts)
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+def purge_personal_data(store: Store, slug: str, *, actor: str) -> PurgeReport:
+    """Remove the community's owner names, phones and evidence files (CLI `privacy purge`)."""
+    with store.write() as s:
+        return purge(s, communities.get_by_slug(s, slug), actor=actor)

@@ -668,7 +668,7 @@ def answer_objection_as(
             objection,
             decision,
             answer,
-            by=users.by_username(s, username),
+            by=users.acting_user(s, username),
             correction=correction,
         )
         return row.revision if row is not None else None

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import settings
 from ..models import (
     Community,
     Proposal,
@@ -32,9 +35,12 @@ from ..models import (
     UserCommunity,
     utcnow,
 )
-from . import audit, results, users
-from .errors import N_, Conflict, Forbidden, Invalid, NotFound
+from . import audit, proposals, results, users
+from .errors import N_, Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 from .transitions import Action, move
+
+if TYPE_CHECKING:
+    from .unit import Store
 
 SIGNER_ROLE = {
     "owner-committee": "committee",
@@ -308,3 +314,89 @@ def awaiting(session: Session, community: Community, user: User) -> list[Proposa
         if passed(final_revision(session, proposal)):
             out.append(proposal)
     return out
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+@dataclass(frozen=True)
+class Signed:
+    new: bool  # False: the user had already signed, nothing changed
+    confirmed: bool  # the proposal is confirmed (enough signatures)
+
+
+def _as_signer(
+    store: Store,
+    proposal_id: int,
+    username: str,
+    act: Callable[[Session, Proposal, User], object],
+    *,
+    now: dt.datetime,
+    limited: bool,
+):
+    """Run a sign-off act with the re-entered password under the account's failed-login
+    limit: refused (TooManyAttempts) while the account is blocked; a wrong password of an
+    eligible signer counts as a failed login (committed) and raises Forbidden."""
+    with store.write() as s:
+        if limited:
+            retry_at = users.password_blocked_until(s, username, now=now)
+            if retry_at is not None:
+                raise TooManyAttempts(
+                    N_(
+                        "Too many failed logins for this account. "
+                        "Please try again after %(time)s."
+                    ),
+                    time=settings.of(s).format_local(retry_at),
+                )
+        proposal = proposals.lock(s, proposal_id)
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise Forbidden(N_("The password is not correct; nothing was recorded."))
+        refused = None
+        try:
+            with s.begin_nested():
+                outcome = act(s, proposal, user)
+        except Forbidden as exc:
+            if not (limited and is_eligible(user, proposal.community)):
+                raise
+            users.record_password_failure(s, username, now=now)
+            refused = exc
+        else:
+            return outcome
+    raise refused
+
+
+def sign_result(
+    store: Store,
+    proposal_id: int,
+    username: str,
+    password: str,
+    *,
+    now: dt.datetime,
+    limited: bool = True,
+) -> Signed:
+    """Sign the final result (committee page); see `sign`."""
+
+    def act(s: Session, proposal: Proposal, user: User) -> Signed:
+        new = sign(s, proposal, user, password)
+        return Signed(new, proposal.status == "confirmed")
+
+    return _as_signer(store, proposal_id, username, act, now=now, limited=limited)
+
+
+def decline_result(
+    store: Store,
+    proposal_id: int,
+    username: str,
+    password: str,
+    reason: str,
+    *,
+    now: dt.datetime,
+    limited: bool = True,
+) -> None:
+    """Record a refusal to sign, with its reason (committee page); see `decline`."""
+
+    def act(s: Session, proposal: Proposal, user: User) -> None:
+        decline(s, proposal, user, password, reason)
+
+    _as_signer(store, proposal_id, username, act, now=now, limited=limited)

@@ -6,15 +6,20 @@ import datetime as dt
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import settings
-from ..models import ROLES, Community, User
+from ..models import ROLES, Community, Proposal, User
 from . import audit, failures, passwords
+from .communities import find as find_community
 from .errors import N_, Conflict, Invalid, NotFound
+
+if TYPE_CHECKING:
+    from .unit import Store
 
 # Compared against when the username is unknown, so a miss costs as much as a hit.
 _DUMMY_HASH: dict[str, str] = {}
@@ -225,9 +230,150 @@ def record_password_failure(session: Session, username: str, *, now: dt.datetime
     failures.record(session, LOGIN_FAILURES, _account_key(username.strip()), now=now)
 
 
-def by_username(session: Session, username: str) -> User:
+def acting_user(session: Session, username: str) -> User:
     """An active account by its user name (who acts in a use case); Invalid otherwise."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None or not user.active:
         raise Invalid(N_("Unknown user %(user)s"), user=username)
     return user
+
+
+# --- Reads for the pages (the request's session) ------------------------------------------
+
+
+def by_id(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def by_username(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(User.username == username))
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def community_for(session: Session, user: User, slug: str) -> Community | None:
+    """The community if this user may see it (assigned, or admin); None otherwise."""
+    community = find_community(session, slug)
+    if community is None or not can_see(user, community):
+        return None
+    return community
+
+
+def proposal_for(session: Session, user: User, proposal_id: int) -> Proposal | None:
+    """The proposal if this user may see its community; None otherwise."""
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or not can_see(user, proposal.community):
+        return None
+    return proposal
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+@dataclass(frozen=True)
+class NewUser:
+    user_id: int
+    username: str
+    role: str
+
+
+def register_user(
+    store: Store,
+    username: str,
+    password: str,
+    role: str,
+    community_slugs: list[str],
+    *,
+    full_name: str = "",
+    actor: str = "cli",
+) -> NewUser:
+    """A new account (CLI `user create`, admin page)."""
+    with store.write() as s:
+        user = create_user(
+            s, username, password, role, community_slugs, full_name=full_name, actor=actor
+        )
+        return NewUser(user.id, user.username, user.role)
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(N_("Unknown user %(user)s"), user=user_id)
+    return user
+
+
+def update_user(
+    store: Store,
+    user_id: int,
+    *,
+    active: bool | None = None,
+    password: str | None = None,
+    communities: list[str] | None = None,
+    role: str | None = None,
+    actor: str,
+) -> None:
+    """An admin's change to an account: whichever of active, password, communities and
+    role is given (None: unchanged), in one transaction."""
+    with store.write() as s:
+        user = _user(s, user_id)
+        if active is not None:
+            set_active(s, user, active, actor=actor)
+        if password is not None:
+            reset_password(s, user, password, actor=actor)
+        if communities is not None:
+            set_communities(s, user, communities, actor=actor)
+        if role is not None:
+            set_role(s, user, role, actor=actor)
+
+
+@dataclass(frozen=True)
+class Login:
+    user_id: int | None  # the account when the password was right
+    retry_at: dt.datetime | None = None  # set when the account is refused for now (429)
+
+
+def log_in(
+    store: Store, username: str, password: str, *, now: dt.datetime, limited: bool = True
+) -> Login:
+    """Check a login (attempt_login); a failure is counted and audited, committed."""
+    with store.write() as s:
+        attempt = attempt_login(s, username, password, now=now, limited=limited)
+        return Login(attempt.user.id if attempt.user else None, attempt.retry_at)
+
+
+def log_out(store: Store, user_id: int) -> None:
+    """Every session of the user ends, copies of this cookie too."""
+    with store.write() as s:
+        user = s.get(User, user_id)
+        if user is not None:
+            logout(s, user)
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    changed: bool  # False: the current password was wrong (counted as a failed login)
+    retry_at: dt.datetime | None = None  # the account is refused for now (429)
+
+
+def change_own_password(
+    store: Store,
+    username: str,
+    current: str,
+    new: str,
+    *,
+    now: dt.datetime,
+    limited: bool = True,
+) -> PasswordChange:
+    """The signed-in user's own change: the current password is checked like a login
+    (a wrong one is counted and committed); a new password against the policy raises
+    Invalid and nothing is written."""
+    with store.write() as s:
+        attempt = attempt_login(s, username, current, now=now, limited=limited)
+        if attempt.retry_at is not None:
+            return PasswordChange(False, attempt.retry_at)
+        if attempt.user is None:
+            return PasswordChange(False)
+        change_password(s, attempt.user, new)
+        return PasswordChange(True)
