@@ -7,9 +7,7 @@ test_ballot_pdf.py.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from zoneinfo import ZoneInfo
 
@@ -18,45 +16,12 @@ from sqlalchemy import select
 
 from residents_vote.models import AuditEvent, Ballot, ElectorateEntry, Proposal
 from tests import factories
-from tests.helpers import count, read, snapshot
-
-BASE = "http://localhost"  # BASE_URL of the app fixture
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, (result.exit_code, result.output)
-    assert "Traceback" not in result.output
-    return result.stdout
-
-
-def refused(result, *fragments: str) -> str:
-    """Exit 1 with a human message on stderr, no traceback."""
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    assert result.stderr.strip(), "no message on stderr"
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.stderr, (fragment, result.stderr)
-    return result.stderr
-
-
-def cli(runner, *args: str):
-    return runner.invoke(args=[str(a) for a in args])
+from tests.helpers import cli, count, links, ok, read, refused, snapshot, token_of
 
 
 def proposal_row(app, proposal_id: int) -> Proposal:
     with read(app) as s:
         return s.get(Proposal, proposal_id)
-
-
-def links(path) -> list[dict[str, str]]:
-    text = path.read_text(encoding="utf-8")
-    assert text.splitlines()[0] == "household,serial,url"
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def token_of(row: dict[str, str]) -> str:
-    assert row["url"].startswith(BASE + "/b/"), row["url"]
-    return row["url"].rsplit("/", 1)[1]
 
 
 @pytest.fixture
