@@ -19,8 +19,7 @@ from residents_vote import create_app
 from residents_vote.models import AuditEvent, Objection, User
 from residents_vote.services import ballots, proposals, results
 from tests import factories
-from tests.conftest import TEST_CONFIG
-from tests.helpers import csrf_token, read, write
+from tests.helpers import TEST_CONFIG, csrf_token, read, write
 from tests.test_publication import (
     any_csrf,
     english,

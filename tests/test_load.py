@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests import loadlib
-from tests.conftest import postgres_url
+from tests.helpers import postgres_url
 
 pytestmark = pytest.mark.load
 
