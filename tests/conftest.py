@@ -28,6 +28,7 @@ settings.register_profile("ci", max_examples=40, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+
 @pytest.fixture
 def database_url(tmp_path) -> Iterator[str]:
     base = postgres_url()

@@ -9,7 +9,7 @@ proposal in each status, ballots, votes) are built in tests/factories.py.
 
 Everything here goes through the public surface (services, CLI, pages) or reads the
 database directly; nothing patches application code. Test modules import from here and
-from tests/factories.py, never from one another (tests/test_no_cross_imports.py).
+from tests/factories.py, never from one another (tests/unit/test_no_cross_imports.py).
 """
 
 from __future__ import annotations
@@ -263,6 +263,19 @@ def refused(result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in result.stderr, (fragment, result.stderr)
     return result.stderr
+
+
+PROPOSAL_CREATE = [  # `proposal create` of a one-question draft in community hx
+    "proposal",
+    "create",
+    "hx",
+    "--title",
+    "加装电梯",
+    "--stage",
+    "design",
+    "--question",
+    "是否同意加装电梯？",
+]
 
 
 def votes_record(runner, pid, household, answers="1=agree,2=oppose", *extra, by="staff1"):
