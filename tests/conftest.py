@@ -1,8 +1,12 @@
-"""Shared fixtures (flaskr style: app, client, runner).
+"""Shared fixtures (flaskr style: app, client, runner; and `world`).
 
 The database under test is SQLite in a temporary file, or PostgreSQL when
 `TEST_DATABASE_URL` is set (`make test` runs the suite both ways). Each test gets an
 empty, migrated database.
+
+Fixtures only: the configuration lives in tests/helpers.py (TEST_CONFIG, CHEAP_HASH,
+postgres_url) and the builders in tests/factories.py, so no test module needs to import
+this file.
 """
 
 from __future__ import annotations
@@ -17,16 +21,12 @@ from hypothesis import settings
 from sqlalchemy import create_engine, text
 
 from residents_vote import create_app
+from tests import factories
+from tests.helpers import TEST_CONFIG, postgres_url
 
 settings.register_profile("ci", max_examples=40, deadline=None)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-CHEAP_HASH = "pbkdf2:sha256:1000"
-
-
-def postgres_url() -> str | None:
-    return os.environ.get("TEST_DATABASE_URL")
 
 
 @pytest.fixture
@@ -46,15 +46,6 @@ def database_url(tmp_path) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-TEST_CONFIG = {
-    "TESTING": True,
-    "SECRET_KEY": "test-secret-key-not-for-production",
-    "PASSWORD_HASH": CHEAP_HASH,
-    "RATELIMIT_ENABLED": False,
-    "BASE_URL": "http://localhost",
-}
 
 
 @pytest.fixture(scope="session")
@@ -124,3 +115,10 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def world(app) -> factories.World:
+    """The usual start (factories.voting_world): community hx with three households,
+    staff1, an open two-question vote and a ballot for every household."""
+    return factories.voting_world(app)

@@ -1,4 +1,4 @@
-"""Quick test data, made through the services (never raw SQL), for any test module.
+"""The one set of test worlds, made through the services, for every test module.
 
     from tests import factories
 
@@ -7,23 +7,57 @@
     world.tokens                                 # {"1-1-101": token, ...}
     world.proposal_id, world.slug, world.staff   # ids and names for CLI/web tests
 
-Smaller steps, each committed on its own: `community`, `import_register`, `staff_user`,
-`proposal`, `issue_ballots`, `cast`. Times are aware UTC datetimes; `ago()` and
-`ahead()` build them relative to now. Every function takes the `app` fixture.
+(`world` is also a fixture in conftest.py.) Smaller steps, each committed on its own:
+`community`, `import_register`, `staff_user`, `proposal`, `issue_ballots`, `cast`.
+After the vote: `travel` (time passes), `close_now`, `insert_votes` (rows straight in,
+for speed). A final result and its sign-off: `signing_community`, `final_proposal`,
+`committee_users`, `do_sign`, `do_decline`; then `confirmed`, `add_evidence`,
+`filing_package`. Two communities with a user of each kind and a proposal in several
+states: `two_communities` (with `rules`/`url_for_rule` to walk every route).
+
+Times are aware UTC datetimes; `ago()` and `ahead()` build them relative to now. Every
+function takes the `app` fixture. Only `travel`, `insert_votes`, `add_evidence` and
+`two_communities`' notice photo write rows directly (no raw SQL); everything else goes
+through the services. Client helpers (login, CSRF, CLI, reads) are in tests/helpers.py.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from flask import Flask
 from sqlalchemy import select
 
-from residents_vote.models import Community, User, utcnow
-from residents_vote.services import ballots, households, proposals, voting
-from tests.helpers import PASSWORD, make_community, make_user, write
+from residents_vote.models import (
+    Attachment,
+    Ballot,
+    Community,
+    ElectorateEntry,
+    NoticePosting,
+    Objection,
+    Proposal,
+    ResultRevision,
+    User,
+    Vote,
+    VoteAnswer,
+    utcnow,
+)
+from residents_vote.services import (
+    ballots,
+    communities,
+    filing,
+    households,
+    proposals,
+    results,
+    signoff,
+    voting,
+)
+from tests.helpers import PASSWORD, make_community, make_user, read, status_of, write
 
 # building, unit, room, area (text, m²), owner name, phone. Codes: 1-1-101, 1-1-102, 2-1-201.
 HOUSEHOLDS: tuple[tuple[str, str, str, str, str, str], ...] = (
@@ -188,3 +222,397 @@ def voting_world(
     opened = proposal_options.get("open_vote", True)
     tokens = issue_ballots(app, proposal_id) if issue and opened else {}
     return World(slug, community_id, proposal_id, staff, PASSWORD, tokens)
+
+
+# --- time passing and the steps after the vote ----------------------------------------------
+
+
+def travel(app: Flask, proposal_id: int, **delta: float) -> None:
+    """Let time pass: move every stored instant of the proposal back by `delta`.
+
+    Published revisions are rewritten with their dates moved too (and their hash
+    recomputed), so a revision reads exactly as if it had been published that much
+    earlier.
+    """
+    d = dt.timedelta(**delta)
+
+    def back(iso: str) -> str:
+        return (dt.datetime.fromisoformat(iso) - d).isoformat()
+
+    with write(app) as s:
+        p = s.get(Proposal, proposal_id)
+        for name in ("starts_at", "closes_at", "opened_at", "closed_at", "objection_ends_at"):
+            if getattr(p, name) is not None:
+                setattr(p, name, getattr(p, name) - d)
+        if p.finalized_at is not None:
+            p.finalized_at -= d
+        for row in s.scalars(select(ResultRevision).where(ResultRevision.proposal_id == p.id)):
+            row.published_at -= d
+            data = json.loads(row.tally_json)
+            data["published_at"] = back(data["published_at"])
+            for key in ("start", "end"):
+                data["objection_period"][key] = back(data["objection_period"][key])
+            row.tally_json = results.canonical(data)
+            row.sha256 = hashlib.sha256(row.tally_json.encode("utf-8")).hexdigest()
+        for o in s.scalars(select(Objection).where(Objection.proposal_id == p.id)):
+            o.created_at -= d
+            if o.answered_at is not None:
+                o.answered_at -= d
+        for v in s.scalars(select(Vote).where(Vote.proposal_id == p.id)):
+            v.cast_at -= d
+        for n in s.scalars(select(NoticePosting).where(NoticePosting.proposal_id == p.id)):
+            n.posted_at -= d
+            n.created_at -= d
+
+
+def close_now(app: Flask, pid: int) -> None:
+    """Publish the preliminary result just after the announced close (leaves `voting`)."""
+    with write(app) as s:
+        p = proposals.lock(s, pid)
+        results.close(s, p, actor="test", now=p.closes_at + dt.timedelta(minutes=1))
+
+
+def insert_votes(app: Flask, proposal_id: int, answers: dict[str, tuple[str, ...]]) -> None:
+    """Vote rows straight into the database: household code -> one answer per question."""
+    if not answers:
+        return
+    with write(app) as s:
+        entries = {
+            e.code: e
+            for e in s.scalars(
+                select(ElectorateEntry).where(ElectorateEntry.proposal_id == proposal_id)
+            )
+        }
+        cast_at = dt.datetime.now(dt.UTC)
+        for code_, given_answers in answers.items():
+            vote = Vote(
+                proposal_id=proposal_id,
+                household_id=entries[code_].household_id,
+                channel="paper",
+                receipt_code=uuid.uuid4().hex[:24],
+                cast_at=cast_at,
+            )
+            vote.answers = [
+                VoteAnswer(question_number=n, proposal_id=proposal_id, answer=a)
+                for n, a in enumerate(given_answers, 1)
+            ]
+            s.add(vote)
+
+
+# --- a final result, its sign-off and its filing ------------------------------------------
+
+CODES = [code(r) for r in HOUSEHOLDS]
+
+
+def signing_community(
+    app: Flask,
+    slug: str = "hx",
+    *,
+    signatory: str = "owner-committee",
+    members: int | None = None,
+    required: int | None = None,
+    rows: Iterable[Sequence[str]] = HOUSEHOLDS,
+    staff: str | None = None,
+) -> int:
+    """A community with its signing-body options, its register and a staff user
+    (`staff-<slug>` unless named); returns its id."""
+    with write(app) as s:
+        cid = communities.create_community(
+            s,
+            slug,
+            f"{COMMUNITY_NAME}{slug}",
+            signatory=signatory,
+            signing_members=members,
+            signoff_required=required,
+            actor="test",
+        ).id
+    import_register(app, slug, rows)
+    staff_user(app, staff or f"staff-{slug}", (slug,))
+    return cid
+
+
+def final_proposal(
+    app: Flask,
+    slug: str = "hx",
+    *,
+    answers: dict[str, dict[int, str]] | None = None,
+    at: dt.datetime | None = None,
+    staff: str | None = None,
+    title: str = TITLE,
+    finalize: bool = True,
+) -> int:
+    """A proposal voted by every household (all agree unless `answers` says otherwise),
+    closed and finalized; its vote opened at `at` (default fifteen days ago: the result is
+    posted two hours later and finalized when its 1-day objection period has ended, issue
+    12, which with rest days is at most some ten days later)."""
+    t0 = at or ago(days=15)
+    hour = dt.timedelta(hours=1)
+    with write(app) as s:
+        c = s.scalar(select(Community).where(Community.slug == slug))
+        by = s.scalar(select(User).where(User.username == (staff or f"staff-{slug}")))
+        p = proposals.create(
+            s,
+            c,
+            proposals.Draft(
+                title=title,
+                stage="design",
+                questions=list(QUESTIONS),
+                starts_at=t0,
+                closes_at=t0 + dt.timedelta(days=10),
+                objection_days=1,
+            ),
+            actor="test",
+        )
+        proposals.open_vote(s, p, actor="test", now=t0)
+        codes = list(
+            s.scalars(select(ElectorateEntry.code).where(ElectorateEntry.proposal_id == p.id))
+        )
+        for code_ in sorted(codes):
+            given = (answers or {}).get(code_) or {q.number: "agree" for q in p.questions}
+            voting.record_paper(s, p, code_, given, channel="paper", by=by, now=t0 + hour)
+        results.close(s, p, actor="test", now=t0 + 2 * hour)
+        if finalize:
+            results.finalize(s, p, actor="test", now=p.objection_ends_at)
+        return p.id
+
+
+def committee_users(
+    app: Flask, slug: str, n: int, role: str = "committee", prefix: str = ""
+) -> list[str]:
+    """n users of the role (`<prefix or slug>-m1`…) assigned to the community; their names."""
+    names = [f"{prefix or slug}-m{i}" for i in range(1, n + 1)]
+    for name in names:
+        make_user(app, name, role, [slug])
+    return names
+
+
+def do_sign(app: Flask, proposal_id: int, username: str, password: str = PASSWORD) -> bool:
+    """The member signs the final result (through the service); True once it is confirmed."""
+    with write(app) as s:
+        p = proposals.lock(s, proposal_id)
+        u = s.scalar(select(User).where(User.username == username))
+        return signoff.sign(s, p, u, password)
+
+
+def do_decline(app: Flask, proposal_id: int, username: str, reason: str, password: str = PASSWORD):
+    """The member declines to sign, giving a reason."""
+    with write(app) as s:
+        p = proposals.lock(s, proposal_id)
+        u = s.scalar(select(User).where(User.username == username))
+        signoff.decline(s, p, u, password, reason)
+
+
+EVIDENCE_PNG = b"\x89PNG\r\n\x1a\n" + b"scan-of-a-signed-ballot" * 10
+EVIDENCE_PDF = b"%PDF-1.4\n% plan document\n%%EOF\n"
+
+
+def add_evidence(app: Flask, pid: int) -> dict[str, str]:
+    """A plan PDF, a ballot scan and a notice photo for the proposal; their SHA-256."""
+    with write(app) as s:
+        p = s.get(Proposal, pid)
+        staff = s.scalar(select(User).where(User.username == "staff-hx"))
+        vote = s.scalar(select(Vote).where(Vote.proposal_id == pid).order_by(Vote.id))
+        posting = NoticePosting(
+            proposal_id=pid,
+            stage="notice",
+            place="3栋单元门口公告栏",
+            posted_at=p.opened_at,
+            recorded_by_id=staff.id,
+        )
+        s.add(posting)
+        s.flush()
+        out = {}
+        for kind, data, mime, links in (
+            ("plan", EVIDENCE_PDF, "application/pdf", {}),
+            ("ballot_scan", EVIDENCE_PNG, "image/png", {"vote_id": vote.id}),
+            ("notice_photo", EVIDENCE_PNG + b"photo", "image/png", {"posting_id": posting.id}),
+        ):
+            s.add(
+                Attachment(
+                    community_id=p.community_id,
+                    proposal_id=pid,
+                    kind=kind,
+                    filename=f"../{kind}.bin",
+                    content_type=mime,
+                    data=data,
+                    size=len(data),
+                    sha256=hashlib.sha256(data).hexdigest(),
+                    uploaded_by_id=staff.id,
+                    **links,
+                )
+            )
+            out[kind] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+def confirmed(app: Flask, *, plan: bool = True) -> int:
+    """A proposal of community hx confirmed by two of its three committee members (with
+    the evidence of add_evidence unless plan=False); returns its id."""
+    signing_community(app)
+    names = committee_users(app, "hx", 3)
+    pid = final_proposal(app)
+    if plan:
+        add_evidence(app, pid)
+    do_sign(app, pid, names[0])
+    do_sign(app, pid, names[1])
+    assert status_of(app, pid) == "confirmed"
+    return pid
+
+
+def filing_package(app: Flask, pid: int) -> filing.Package:
+    """The filing package (备案) of a confirmed proposal."""
+    with app.app_context(), read(app) as s:
+        return filing.package(s, s.get(Proposal, pid))
+
+
+# --- two communities and a user of each kind (the route walk, headers, fuzz, load) --------
+
+ANON, STAFF_B, COMMITTEE_A, STAFF_A, ADMIN = "anon", "staff_b", "committee_a", "staff_a", "admin"
+REGISTER_A = (
+    "楼栋,单元,房号,面积,业主姓名,电话\n"
+    "1,1,101,80.50,张三,13800000001\n"
+    "1,1,102,90.25,李四,13800000002\n"
+    "1,2,201,70.00,王五,13800000003\n"
+    "2,1,101,65.75,赵六,13800000004\n"
+    "2,1,102,88.00,钱七,13800000005\n"
+).encode()
+REGISTER_B = b"building,room,area\n9,901,50.00\n"
+PHOTO_PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+@dataclass
+class TwoCommunities:
+    """Community A (households, a closed proposal in its objection period with an open
+    objection, an open proposal with ballots) and community B; one user of each kind."""
+
+    closed_id: int
+    closed_public: str
+    open_id: int
+    open_public: str
+    token: str  # a live ballot of the open proposal
+    voted_token: str  # a ballot of the open proposal that was used
+    revoked_token: str
+    receipt: str  # of the vote cast with voted_token
+    objection_id: int
+    posting_id: int  # a posting of the closed proposal's notice, with a photo
+    users: dict[str, int]
+    slug: str = "a"
+
+
+def two_communities(app: Flask) -> TwoCommunities:
+    """Seed through the services, as staff would through the pages. Users (password
+    PASSWORD): boss (admin), staff_a, staff_b, committee_a; `users` maps ADMIN, STAFF_A,
+    STAFF_B, COMMITTEE_A to their ids."""
+    names = {
+        ADMIN: ("boss", "admin", []),
+        STAFF_A: ("staff_a", "staff", ["a"]),
+        STAFF_B: ("staff_b", "staff", ["b"]),
+        COMMITTEE_A: ("committee_a", "committee", ["a"]),
+    }
+    with write(app) as s:
+        a = communities.create_community(s, "a", "甲小区", office="甲小区居委会")
+        b = communities.create_community(s, "b", "乙小区")
+        households.import_rows(s, a, households.parse_file("a.csv", REGISTER_A))
+        households.import_rows(s, b, households.parse_file("b.csv", REGISTER_B))
+    users = {who: make_user(app, *spec) for who, spec in names.items()}
+    with write(app) as s:
+        a = communities.get_by_slug(s, "a")
+        closed = proposals.create(
+            s,
+            a,
+            proposals.Draft(title="外墙保温改造", stage="design", questions=["同意改造吗？"]),
+            actor="staff_a",
+        )
+        proposals.open_vote(s, closed, actor="staff_a")
+        staff = s.get(User, users[STAFF_A])
+        codes = ["1-1-101", "1-1-102", "1-2-201", "2-1-101", "2-1-102"]
+        for n, code_ in enumerate(codes):
+            answer = "agree" if n < 4 else "oppose"
+            voting.record_paper(s, closed, code_, {1: answer}, channel="paper", by=staff)
+        results.close(s, proposals.lock(s, closed.id), actor="staff_a")
+        objection = results.file_objection(
+            s, closed, name="居民甲", text="面积登记有误", household="1-1-101"
+        )
+        opened = proposals.create(
+            s,
+            a,
+            proposals.Draft(
+                title="加装电梯", stage="application", questions=["同意加装吗？", "同意分摊吗？"]
+            ),
+            actor="staff_a",
+        )
+        proposals.open_vote(s, opened, actor="staff_a")
+        issued = ballots.issue(s, opened, actor="staff_a")
+        old = issued[2]
+        (new,) = ballots.reissue(s, opened, [old.code], actor="staff_a")
+        posting = NoticePosting(
+            proposal_id=closed.id,
+            stage="notice",
+            place="1号楼公告栏",
+            posted_at=utcnow(),
+            recorded_by_id=staff.id,
+        )
+        s.add(posting)
+        s.flush()
+        s.add(
+            Attachment(
+                community_id=a.id,
+                proposal_id=closed.id,
+                posting_id=posting.id,
+                kind="notice_photo",
+                filename="photo.png",
+                content_type="image/png",
+                data=PHOTO_PNG,
+                size=len(PHOTO_PNG),
+                sha256=hashlib.sha256(PHOTO_PNG).hexdigest(),
+                uploaded_by_id=staff.id,
+            )
+        )
+        voted = issued[1]
+        ballot = s.scalar(
+            select(Ballot).where(Ballot.token_hash == ballots.hash_token(voted.token))
+        )
+        cast_ = voting.cast_online(s, ballot, {1: "agree", 2: "oppose"})
+        return TwoCommunities(
+            closed_id=closed.id,
+            closed_public=closed.public_id,
+            open_id=opened.id,
+            open_public=opened.public_id,
+            token=issued[0].token,
+            voted_token=voted.token,
+            revoked_token=old.token,
+            receipt=cast_.receipt,
+            objection_id=objection.id,
+            posting_id=posting.id,
+            users=users,
+        )
+
+
+# URL parameter -> value from the world (a callable: the rule's defaults may matter).
+FILLERS = {
+    "slug": lambda w: w.slug,
+    "proposal_id": lambda w: w.closed_id,
+    "public_id": lambda w: w.closed_public,
+    "token": lambda w: w.token,
+    "objection_id": lambda w: w.objection_id,
+    "user_id": lambda w: w.users[STAFF_A],
+    "kind": lambda w: "notice",
+    "fmt": lambda w: "csv",
+    "filename": lambda w: "style.css",
+    "code": lambda w: "1-1-101",
+    "posting_id": lambda w: w.posting_id,
+}
+
+
+def url_for_rule(rule, world: TwoCommunities) -> str:
+    """A path for the URL rule with its parameters filled from the world (FILLERS)."""
+    missing = [arg for arg in rule.arguments if arg not in FILLERS]
+    assert not missing, f"{rule.endpoint} ({rule.rule}): add a filler for {missing}"
+    values = {arg: FILLERS[arg](world) for arg in rule.arguments}
+    _, path = rule.build(values, append_unknown=False)
+    return path
+
+
+def rules(app: Flask) -> list:
+    """Every rule, auth.logout last (it ends the visitor's session)."""
+    return sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint == "auth.logout", r.rule))

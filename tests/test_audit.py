@@ -8,8 +8,7 @@ from sqlalchemy import select, text
 
 from residents_vote.models import AuditEvent, AuditHead, Household
 from residents_vote.services import audit
-from tests.helpers import engine, make_community, read, sample, write
-from tests.test_cli import assert_refused
+from tests.helpers import engine, make_community, read, refused, sample, write
 
 
 def events(app, chain: str | None = None) -> list[AuditEvent]:
@@ -158,7 +157,7 @@ def test_audit_verify_cli(runner, app):
     target = events(app)[-1]
     sql(app, "UPDATE audit_event SET data = :d WHERE id = :id", d='{"added":0}', id=target.id)
     bad = runner.invoke(args=["audit", "verify"])
-    assert_refused(bad, f"audit event {target.id} ")
+    refused(bad, f"audit event {target.id} ")
     assert len(bad.stderr.strip().splitlines()) == 1
 
 

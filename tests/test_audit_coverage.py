@@ -25,8 +25,8 @@ from residents_vote.services import (
     voting,
 )
 from tests import factories
+from tests.factories import do_decline, do_sign
 from tests.helpers import PASSWORD, csrf_token, login, read, write
-from tests.test_signoff import do_decline, do_sign
 
 PDF = b"%PDF-1.4\n% plan\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"ballot scan" * 20

@@ -8,8 +8,7 @@ import io
 from sqlalchemy import select, text
 
 from residents_vote.models import AuditEvent
-from tests.helpers import engine, login, read
-from tests.test_signoff import (
+from tests.factories import (
     CODES,
     committee_users,
     do_decline,
@@ -17,6 +16,7 @@ from tests.test_signoff import (
     final_proposal,
     signing_community,
 )
+from tests.helpers import engine, login, read
 
 
 def world(app) -> int:

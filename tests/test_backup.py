@@ -13,8 +13,7 @@ from residents_vote import create_app
 from residents_vote.models import User
 from residents_vote.services import proposals, voting
 from tests import factories
-from tests.conftest import CHEAP_HASH, postgres_url
-from tests.helpers import count, write
+from tests.helpers import CHEAP_HASH, count, postgres_url, write
 
 sqlite_only = pytest.mark.skipif(
     postgres_url() is not None, reason="the online backup API is SQLite's"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import threading
-from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,39 +18,21 @@ from residents_vote import create_app
 from residents_vote.models import Ballot, Vote
 from residents_vote.services import proposals
 from tests import factories
-from tests.conftest import CHEAP_HASH
-from tests.helpers import count, csrf_token, form_fields, read, write
+from tests.helpers import (
+    BOTH_AGREE,
+    CHEAP_HASH,
+    count,
+    csrf_token,
+    element_text,
+    english,
+    form_fields,
+    read,
+    submit,
+    write,
+)
 
 RECEIPT = re.compile(r"^[2-9A-HJ-NP-Z]{4}(-[2-9A-HJ-NP-Z]{4})+$")
 HOUSEHOLD = "1-1-101"  # area 87.65, phone ending 1234
-
-
-class _ById(HTMLParser):
-    """The text inside the element with a given id (no nested element of the same tag)."""
-
-    def __init__(self, wanted: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.wanted, self.depth, self.text, self.found = wanted, 0, [], False
-
-    def handle_starttag(self, tag, attrs):
-        if self.depth:
-            self.depth += 1
-        elif dict(attrs).get("id") == self.wanted:
-            self.depth, self.found = 1, True
-
-    def handle_endtag(self, tag):
-        if self.depth:
-            self.depth -= 1
-
-    def handle_data(self, data):
-        if self.depth:
-            self.text.append(data)
-
-
-def element_text(html: str, element_id: str) -> str | None:
-    parser = _ById(element_id)
-    parser.feed(html)
-    return "".join(parser.text).strip() if parser.found else None
 
 
 def recorded_answers(html: str) -> list[str]:
@@ -61,23 +42,9 @@ def recorded_answers(html: str) -> list[str]:
     )
 
 
-def english(client):
-    client.set_cookie("lang", "en")
-    return client
-
-
 def page(client, url: str):
     response = client.get(url)
     return response, response.get_data(as_text=True)
-
-
-def submit(client, url: str, answers: dict[str, str], *, confirm: bool = True, **extra):
-    """GET the ballot for its CSRF token, then POST the answers (and confirm=yes)."""
-    _, html = page(client, url)
-    data = {"csrf_token": csrf_token(html), **answers, **extra}
-    if confirm:
-        data["confirm"] = "yes"
-    return client.post(url, data=data)
 
 
 def votes(app) -> int:
@@ -85,16 +52,8 @@ def votes(app) -> int:
 
 
 @pytest.fixture
-def world(app):
-    return factories.voting_world(app)
-
-
-@pytest.fixture
 def resident(client):
     return english(client)
-
-
-BOTH_AGREE = {"q1": "agree", "q2": "agree"}
 
 
 # --- GET ---------------------------------------------------------------------------------

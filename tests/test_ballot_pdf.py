@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from residents_vote.models import Vote
 from tests import factories
-from tests.helpers import csrf_token, read
-from tests.test_proposals import ok
+from tests.helpers import csrf_token, ok, read
 
 TOOLS = ("pdftoppm", "pdftotext", "zbarimg")
 pytestmark = pytest.mark.skipif(

@@ -9,18 +9,7 @@ from sqlalchemy import select
 
 from residents_vote.models import AuditEvent, Community, Household, User
 from residents_vote.services import users
-from tests.helpers import PASSWORD, count, login, read, snapshot
-
-
-def assert_refused(result, *fragments: str) -> None:
-    """Exit 1, a human message on stderr (each fragment on some line), no traceback."""
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    assert isinstance(result.exception, SystemExit), result.exception
-    assert result.stderr.strip(), "no message on stderr"
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.stderr, (fragment, result.stderr)
-
+from tests.helpers import PASSWORD, count, login, read, refused, snapshot
 
 # --- community create ------------------------------------------------------------------
 
@@ -57,7 +46,7 @@ def test_community_create_duplicate_exits_1(runner, app):
     assert runner.invoke(args=["community", "create", "hx", "--name", "A"]).exit_code == 0
     before = snapshot(app)
     result = runner.invoke(args=["community", "create", "hx", "--name", "B"])
-    assert_refused(result, "hx")
+    refused(result, "hx")
     assert snapshot(app) == before
     with read(app) as s:
         assert s.scalar(select(Community.name).where(Community.slug == "hx")) == "A"
@@ -71,7 +60,7 @@ def test_community_create_bad_input_exits_1(runner, app):
          "--signoff-required", "3"],
         ["community", "create", "ok"],  # --name missing: a usage error is exit 1 too
     ):
-        assert_refused(runner.invoke(args=args))
+        refused(runner.invoke(args=args))
     assert count(app, Community) == 0
     assert count(app, AuditEvent) == 0
 
@@ -121,7 +110,7 @@ def test_user_create_unknown_community_writes_nothing(runner, app):
               "--community", "nowhere"],
         input=PASSWORD + "\n",
     )
-    assert_refused(result, "nowhere")
+    refused(result, "nowhere")
     assert snapshot(app) == before
     assert count(app, User) == 0
 
@@ -137,7 +126,7 @@ def test_user_create_bad_input_exits_1(runner, app):
         (["user", "create", "u4"], PASSWORD),  # --role missing
     ]
     for args, password in cases:
-        assert_refused(runner.invoke(args=args, input=password + "\n"))
+        refused(runner.invoke(args=args, input=password + "\n"))
     assert snapshot(app) == before
 
 

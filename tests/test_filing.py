@@ -16,87 +16,25 @@ from sqlalchemy import select
 from residents_vote.models import (
     Attachment,
     AuditEvent,
-    NoticePosting,
     Proposal,
     ResultRevision,
-    User,
-    Vote,
 )
 from residents_vote.services import audit, filing
 from tests import factories
-from tests.helpers import count, csrf_token, login, read, write
-from tests.test_signoff import (
+from tests.factories import (
     CODES,
     committee_users,
-    do_sign,
+    confirmed,
+    filing_package,
     final_proposal,
     signing_community,
-    status_of,
 )
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"scan-of-a-signed-ballot" * 10
-PDF = b"%PDF-1.4\n% plan document\n%%EOF\n"
-
-
-def add_evidence(app, pid: int) -> dict[str, str]:
-    """A plan PDF, a ballot scan and a notice photo for the proposal; their SHA-256."""
-    with write(app) as s:
-        p = s.get(Proposal, pid)
-        staff = s.scalar(select(User).where(User.username == "staff-hx"))
-        vote = s.scalar(select(Vote).where(Vote.proposal_id == pid).order_by(Vote.id))
-        posting = NoticePosting(
-            proposal_id=pid,
-            stage="notice",
-            place="3栋单元门口公告栏",
-            posted_at=p.opened_at,
-            recorded_by_id=staff.id,
-        )
-        s.add(posting)
-        s.flush()
-        out = {}
-        for kind, data, mime, links in (
-            ("plan", PDF, "application/pdf", {}),
-            ("ballot_scan", PNG, "image/png", {"vote_id": vote.id}),
-            ("notice_photo", PNG + b"photo", "image/png", {"posting_id": posting.id}),
-        ):
-            s.add(
-                Attachment(
-                    community_id=p.community_id,
-                    proposal_id=pid,
-                    kind=kind,
-                    filename=f"../{kind}.bin",
-                    content_type=mime,
-                    data=data,
-                    size=len(data),
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    uploaded_by_id=staff.id,
-                    **links,
-                )
-            )
-            out[kind] = hashlib.sha256(data).hexdigest()
-    return out
-
-
-def confirmed(app, *, plan: bool = True) -> int:
-    signing_community(app)
-    names = committee_users(app, "hx", 3)
-    pid = final_proposal(app)
-    if plan:
-        add_evidence(app, pid)
-    do_sign(app, pid, names[0])
-    do_sign(app, pid, names[1])
-    assert status_of(app, pid) == "confirmed"
-    return pid
-
-
-def build(app, pid: int) -> filing.Package:
-    with app.app_context(), read(app) as s:
-        return filing.package(s, s.get(Proposal, pid))
+from tests.helpers import count, csrf_token, login, read, status_of, write
 
 
 def test_package_manifest_hashes_verify(app):
     pid = confirmed(app)
-    package = build(app, pid)
+    package = filing_package(app, pid)
     assert filing.verify_package(package.data) == []
     with zipfile.ZipFile(io.BytesIO(package.data)) as zf:
         names = set(zf.namelist())
@@ -145,7 +83,7 @@ def test_package_manifest_hashes_verify(app):
 
 def test_votes_csv_and_audit_events(app):
     pid = confirmed(app)
-    with zipfile.ZipFile(io.BytesIO(build(app, pid).data)) as zf:
+    with zipfile.ZipFile(io.BytesIO(filing_package(app, pid).data)) as zf:
         votes = list(csv.reader(io.StringIO(zf.read("votes.csv").decode("utf-8-sig"))))
         events = json.loads(zf.read("audit.json"))
         audit_rows = list(csv.reader(io.StringIO(zf.read("audit.csv").decode("utf-8-sig"))))
@@ -186,7 +124,7 @@ def test_purged_evidence_is_listed_not_shipped(app):
     with write(app) as s:
         scan = s.scalar(select(Attachment).where(Attachment.kind == "ballot_scan"))
         scan.data = None
-    package = build(app, pid)
+    package = filing_package(app, pid)
     assert filing.verify_package(package.data) == []
     entry = next(a for a in package.manifest["attachments"] if a["kind"] == "ballot_scan")
     assert entry["purged"] is True and entry["file"] is None and len(entry["sha256"]) == 64
@@ -219,7 +157,7 @@ def test_cli_package_status_and_mark_filed(app, runner, tmp_path):
         event = s.scalar(select(AuditEvent).where(AuditEvent.action == "proposal.file"))
         assert json.loads(event.data) == {"note": "城区备案 2026-17"}
         assert s.get(Proposal, pid).filed_at is not None
-    assert filing.verify_package(build(app, pid).data) == []  # still available once filed
+    assert filing.verify_package(filing_package(app, pid).data) == []  # still available once filed
 
 
 def test_staff_download_and_mark_filed(app, client):

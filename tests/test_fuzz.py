@@ -19,9 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from residents_vote.models import Household, Objection, Proposal
-from tests.helpers import count, csrf_token, form_fields, login, read
-from tests.test_access_walk import build_world
-from tests.test_publication import receipt_of
+from tests.factories import two_communities
+from tests.helpers import count, csrf_token, form_fields, login, read, receipt_of
 
 XSS = '<script>alert("xss")</script>'
 IMG = '"><img src=x onerror=alert(1)>'
@@ -96,7 +95,7 @@ def never_500(response, *allowed: int) -> None:
 
 
 def test_login_form_fuzz(app):
-    build_world(app)
+    two_communities(app)
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
 
@@ -115,7 +114,7 @@ def test_login_form_fuzz(app):
 
 
 def test_login_with_broken_encoding(app):
-    build_world(app)
+    two_communities(app)
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
     for body in (
@@ -133,7 +132,7 @@ def test_login_with_broken_encoding(app):
 
 
 def test_proposal_form_fuzz(app):
-    build_world(app)
+    two_communities(app)
     client = sign_in(app)
     token = csrf_token(client.get("/staff/c/a/proposals/new").get_data(as_text=True))
 
@@ -176,7 +175,7 @@ def test_proposal_form_fuzz(app):
 
 def test_markup_in_a_proposal_is_escaped_on_every_page(app):
     """Stored markup (title, question, description) shown to staff, residents, the public."""
-    world = build_world(app)
+    world = two_communities(app)
     client = sign_in(app)
     token = csrf_token(client.get("/staff/c/a/proposals/new").get_data(as_text=True))
     response = client.post(
@@ -234,7 +233,7 @@ def test_markup_in_a_proposal_is_escaped_on_every_page(app):
 
 
 def test_paper_entry_fuzz(app):
-    world = build_world(app)
+    world = two_communities(app)
     client = sign_in(app)
     url = f"/staff/proposals/{world.open_id}/paper"
     token = csrf_token(client.get(url).get_data(as_text=True))
@@ -270,7 +269,7 @@ def test_paper_entry_fuzz(app):
 
 
 def test_objection_form_fuzz(app):
-    world = build_world(app)
+    world = two_communities(app)
     client = app.test_client()
     url = f"/r/{world.closed_public}"
     token = csrf_token(client.get(url).get_data(as_text=True), "/objections")
@@ -303,7 +302,7 @@ def test_objection_form_fuzz(app):
 
 
 def test_markup_in_an_objection_is_escaped_for_public_and_staff(app):
-    world = build_world(app)
+    world = two_communities(app)
     client = app.test_client()
     url = f"/r/{world.closed_public}"
     token = csrf_token(client.get(url).get_data(as_text=True), "/objections")
@@ -392,7 +391,7 @@ ROW = st.fixed_dictionaries(
 
 
 def test_register_upload_fuzz(app):
-    build_world(app)
+    two_communities(app)
     client = sign_in(app)
     token = csrf_token(client.get("/staff/c/a").get_data(as_text=True), "/import")
     before = count(app, Household)
@@ -452,7 +451,7 @@ def _import(client, data: bytes, name: str = "r.csv"):
 
 
 def test_formula_cells_round_trip_and_are_neutralised_in_exports(app):
-    build_world(app)
+    two_communities(app)
     client = sign_in(app)
     _import(client, REGISTER_WITH_FORMULAS.encode())
     with read(app) as s:
@@ -498,7 +497,7 @@ def assert_no_formula_cells(data: bytes) -> None:
 def test_formula_cells_in_an_xlsx_register_are_refused_or_kept_as_text(app):
     from openpyxl import Workbook
 
-    build_world(app)
+    two_communities(app)
     client = sign_in(app)
     workbook = Workbook()
     sheet = workbook.active
@@ -520,7 +519,7 @@ def test_formula_cells_in_an_xlsx_register_are_refused_or_kept_as_text(app):
 
 
 def test_ballot_post_fuzz(app):
-    world = build_world(app)
+    world = two_communities(app)
     anon = app.test_client()
     page = anon.get(f"/b/{world.token}").get_data(as_text=True)
     token = csrf_token(page)
@@ -560,7 +559,7 @@ PATHS = [
 
 
 def test_url_parameters_fuzz(app):
-    world = build_world(app)
+    world = two_communities(app)
     anon = app.test_client()
     staff = sign_in(app)
 
@@ -583,7 +582,7 @@ def test_url_parameters_fuzz(app):
 
 @pytest.mark.parametrize("field", ["name", "text", "contact", "household", "receipt"])
 def test_nul_and_overlong_objection_fields_are_refused_cleanly(app, field):
-    world = build_world(app)
+    world = two_communities(app)
     client = app.test_client()
     url = f"/r/{world.closed_public}"
     token = csrf_token(client.get(url).get_data(as_text=True), "/objections")
@@ -602,7 +601,7 @@ def test_nul_and_overlong_objection_fields_are_refused_cleanly(app, field):
 
 def test_nul_bytes_are_refused_as_malformed(app):
     """PostgreSQL text cannot hold NUL: every way in answers 400, never 500."""
-    world = build_world(app)
+    world = two_communities(app)
     anon = app.test_client()
     token = csrf_token(anon.get("/login").get_data(as_text=True))
     assert anon.get("/b/abc%00def").status_code == 400
@@ -625,7 +624,7 @@ def test_nul_bytes_are_refused_as_malformed(app):
 
 
 def test_nul_bytes_inside_a_register_file(app):
-    build_world(app)
+    two_communities(app)
     client = sign_in(app)
     data = "楼栋,房号,面积,业主姓名\n7,101,50.00,张\x00三\n7\x00,102,51.00,李四\n".encode()
     token = csrf_token(client.get("/staff/c/a").get_data(as_text=True), "/import")
@@ -656,7 +655,7 @@ def test_nul_bytes_inside_a_register_file(app):
 )
 def test_overlong_register_cells_are_refused_not_500(app, column, value):
     """Longer than the database column (PostgreSQL enforces VARCHAR lengths): a row error."""
-    build_world(app)
+    two_communities(app)
     client = sign_in(app)
     row = {"楼栋": "8", "单元": "1", "房号": "101", "面积": "50.00", "业主姓名": "张三"}
     row.update({"业主标识": "", "电话": ""})
@@ -676,7 +675,7 @@ def test_overlong_register_cells_are_refused_not_500(app, column, value):
 
 def test_formulas_neutralised_in_the_nonvoter_exports(app):
     """Owner names shown to staff for door-to-door follow-up: HTML escaped, XLSX as text."""
-    world = build_world(app)
+    world = two_communities(app)
     client = sign_in(app)
     data = (
         "楼栋,单元,房号,面积,业主姓名,电话\n"

@@ -16,9 +16,9 @@ import pytest
 
 from residents_vote import create_app
 from residents_vote.models import Attachment, Vote
+from tests.factories import ADMIN, STAFF_A, TwoCommunities, rules, two_communities, url_for_rule
 from tests.helpers import count, csrf_token, login
 from tests.loadlib import ROOT
-from tests.test_access_walk import ADMIN, STAFF_A, World, build_world, rules, url_for_rule
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
@@ -89,7 +89,7 @@ def check_csp(csp: str) -> list[str]:
     return problems
 
 
-def answers_of_every_page(app, world: World):
+def answers_of_every_page(app, world: TwoCommunities):
     """(label, response) for every GET rule, seen by an admin and anonymously, plus errors."""
     admin = sign_in(app, ADMIN)
     anon = app.test_client()
@@ -107,7 +107,7 @@ def answers_of_every_page(app, world: World):
 
 
 def test_every_answer_carries_strict_csp_and_nosniff(app):
-    world = build_world(app)
+    world = two_communities(app)
     failures = []
     pages = 0
     for label, response in answers_of_every_page(app, world):
@@ -139,7 +139,7 @@ def test_static_files_need_no_inline_allowance():
 # --- ballot, receipt and staff pages: no referrer, no caching --------------------------------
 
 
-def _ballot_answers(app, world: World):
+def _ballot_answers(app, world: TwoCommunities):
     client = app.test_client()
     page = client.get(f"/b/{world.token}")
     token = csrf_token(page.get_data(as_text=True))
@@ -160,7 +160,7 @@ def _ballot_answers(app, world: World):
 
 
 def test_ballot_and_receipt_pages_send_no_referrer_and_are_not_stored(app):
-    world = build_world(app)
+    world = two_communities(app)
     seen = set()
     for label, response in _ballot_answers(app, world):
         seen.add(response.status_code)
@@ -170,7 +170,7 @@ def test_ballot_and_receipt_pages_send_no_referrer_and_are_not_stored(app):
 
 
 def test_staff_and_login_pages_are_not_stored(app):
-    world = build_world(app)
+    world = two_communities(app)
     client = sign_in(app, STAFF_A)
     for path in (
         "/login",
@@ -190,7 +190,7 @@ def test_staff_and_login_pages_are_not_stored(app):
 
 
 def test_downloads_are_not_sniffed(app):
-    world = build_world(app)
+    world = two_communities(app)
     client = sign_in(app, STAFF_A)
     for path in (
         "/staff/c/a/export.csv",
@@ -212,7 +212,7 @@ def _set_cookies(response) -> dict[str, str]:
 
 
 def test_session_cookie_is_httponly_and_samesite(app):
-    world = build_world(app)
+    world = two_communities(app)
     client = app.test_client()
     cookie = _set_cookies(client.get(f"/b/{world.token}"))["session"]
     assert "HttpOnly" in cookie
@@ -265,7 +265,7 @@ def limited_app(database_url):
 
 def test_429_page_is_clear_and_valid_ballots_still_work(limited_app):
     app = limited_app
-    world = build_world(app)
+    world = two_communities(app)
     client = app.test_client()
     statuses = [client.get(f"/b/guess-{n:04d}?lang=en").status_code for n in range(31)]
     assert statuses[:30] == [404] * 30
@@ -287,7 +287,7 @@ def test_429_page_is_clear_and_valid_ballots_still_work(limited_app):
 
 def test_failed_logins_are_limited_but_not_successful_ones(limited_app):
     app = limited_app
-    build_world(app)
+    two_communities(app)
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
     wrong = {"csrf_token": token, "username": "staff_a", "password": "wrong password"}
@@ -301,7 +301,7 @@ def test_failed_logins_are_limited_but_not_successful_ones(limited_app):
 
 def test_receipt_guessing_is_limited(limited_app):
     app = limited_app
-    world = build_world(app)
+    world = two_communities(app)
     client = app.test_client()
     url = f"/r/{world.closed_public}/receipt?code="
     statuses = [client.get(url + f"AAAA-{n:04d}").status_code for n in range(61)]
@@ -340,7 +340,7 @@ def test_strong_or_generated_secret_key_starts(tmp_path, monkeypatch):
 
 
 def test_body_over_max_content_length_is_a_clear_413(app):
-    world = build_world(app)
+    world = two_communities(app)
     big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
     anon = app.test_client()
     response = anon.post(
@@ -361,7 +361,9 @@ def test_body_over_max_content_length_is_a_clear_413(app):
     assert "The file is too large" in response.get_data(as_text=True)
 
 
-def _paper_form(staff, world: World, household: str, scan: tuple[bytes, str] | None) -> dict:
+def _paper_form(
+    staff, world: TwoCommunities, household: str, scan: tuple[bytes, str] | None
+) -> dict:
     page = staff.get(f"/staff/proposals/{world.open_id}/paper").get_data(as_text=True)
     data = {
         "csrf_token": csrf_token(page),
@@ -386,7 +388,7 @@ def _paper_form(staff, world: World, household: str, scan: tuple[bytes, str] | N
     ],
 )
 def test_evidence_upload_refuses_what_is_not_pdf_png_jpeg(app, content, name):
-    world = build_world(app)
+    world = two_communities(app)
     staff = sign_in(app, STAFF_A)
     before = count(app, Vote), count(app, Attachment)
     data = _paper_form(staff, world, "2-1-101", (content, name))
@@ -400,7 +402,7 @@ def test_evidence_upload_refuses_what_is_not_pdf_png_jpeg(app, content, name):
 
 @pytest.mark.parametrize("content", [PDF, PNG, JPEG])
 def test_evidence_upload_accepts_pdf_png_jpeg_by_content(app, content):
-    world = build_world(app)
+    world = two_communities(app)
     staff = sign_in(app, STAFF_A)
     before = count(app, Attachment)
     data = _paper_form(staff, world, "2-1-101", (content, "scan.bin"))
@@ -421,7 +423,7 @@ def test_evidence_upload_accepts_pdf_png_jpeg_by_content(app, content):
     ],
 )
 def test_register_upload_only_csv_or_xlsx(app, name, content):
-    build_world(app)
+    two_communities(app)
     staff = sign_in(app, STAFF_A)
     token = csrf_token(staff.get("/staff/c/a").get_data(as_text=True))
     response = staff.post(
@@ -443,7 +445,7 @@ def test_register_upload_only_csv_or_xlsx(app, name, content):
     ],
 )
 def test_register_upload_of_a_bad_file_is_422_not_500(app, name, content):
-    build_world(app)
+    two_communities(app)
     staff = sign_in(app, STAFF_A)
     token = csrf_token(staff.get("/staff/c/a").get_data(as_text=True))
     response = staff.post(
@@ -550,7 +552,7 @@ def test_posting_photo_and_plan_uploads_are_sniffed(app):
     from residents_vote.services import communities, proposals
     from tests.helpers import write
 
-    world = build_world(app)
+    world = two_communities(app)
     staff = sign_in(app, STAFF_A)
     url = f"/staff/proposals/{world.closed_id}/postings"
     token = csrf_token(staff.get(url).get_data(as_text=True))

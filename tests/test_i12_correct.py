@@ -12,28 +12,26 @@ import json
 import pytest
 from sqlalchemy import select
 
-from residents_vote.models import AuditEvent, ElectorateEntry, Proposal, Vote
-from residents_vote.services import proposals, results
+from residents_vote.models import AuditEvent, Proposal, Vote
+from residents_vote.services import proposals
 from tests import factories
-from tests.helpers import count, csrf_token, login, read, write
-from tests.test_ballot_pages import BOTH_AGREE, english, submit
-from tests.test_proposals import cli, ok, refused
+from tests.factories import close_now
+from tests.helpers import (
+    BOTH_AGREE,
+    answers_of,
+    cli,
+    count,
+    english,
+    login,
+    ok,
+    read,
+    refused,
+    staff_token,
+    submit,
+    write,
+)
 
 HOUSEHOLD = "1-1-101"
-
-
-def answers_of(app, proposal_id: int, household: str = HOUSEHOLD) -> dict[int, str] | None:
-    with read(app) as s:
-        vote = s.scalar(
-            select(Vote)
-            .join(
-                ElectorateEntry,
-                (ElectorateEntry.household_id == Vote.household_id)
-                & (ElectorateEntry.proposal_id == Vote.proposal_id),
-            )
-            .where(Vote.proposal_id == proposal_id, ElectorateEntry.code == household)
-        )
-        return None if vote is None else {a.question_number: a.answer for a in vote.answers}
 
 
 def corrections(app) -> int:
@@ -45,27 +43,6 @@ def correct_cli(runner, pid, household=HOUSEHOLD, answers="1=oppose,2=oppose", *
     reason = opts.get("reason", "typed the wrong box")
     args += ["--reason", reason, "--by", opts.get("by", "staff1")]
     return cli(runner, *args)
-
-
-def staff_token(client, pid: int) -> str:
-    """A CSRF token of the signed-in staff session (any staff form carries the same one)."""
-    page = client.get(f"/staff/proposals/{pid}")
-    assert page.status_code == 200
-    return csrf_token(page.get_data(as_text=True))
-
-
-def close_now(app, pid: int) -> None:
-    """Publish the preliminary result just after the announced close (leaves `voting`)."""
-    import datetime as dt
-
-    with write(app) as s:
-        p = proposals.lock(s, pid)
-        results.close(s, p, actor="test", now=p.closes_at + dt.timedelta(minutes=1))
-
-
-@pytest.fixture
-def world(app):
-    return factories.voting_world(app)
 
 
 @pytest.fixture

@@ -15,11 +15,23 @@ from sqlalchemy import select
 from residents_vote.models import AuditEvent, Proposal, ResultRevision, Vote
 from residents_vote.services import proposals, results
 from tests import factories
-from tests.helpers import count, csrf_token, login, read, write
-from tests.test_ballot_pages import BOTH_AGREE, english
-from tests.test_paper_entry import png_bytes, record, the_vote
-from tests.test_proposals import cli, ok, refused
-from tests.test_publication import html_text, public_id
+from tests.helpers import (
+    BOTH_AGREE,
+    cli,
+    count,
+    csrf_token,
+    english,
+    html_text,
+    login,
+    ok,
+    png_bytes,
+    public_id,
+    read,
+    refused,
+    the_vote,
+    votes_record,
+    write,
+)
 
 
 def counting_world(app, closed_ago: dt.timedelta = dt.timedelta(hours=2)):
@@ -100,7 +112,7 @@ def test_tally_during_counting_shows_the_status(app, runner):
 def factories_cast_before(app, runner, world, household: str, *, before=dt.timedelta(hours=1)):
     received = closes_at(app, world.proposal_id) - before
     return ok(
-        record(
+        votes_record(
             runner,
             world.proposal_id,
             household,
@@ -121,7 +133,7 @@ def test_counting_accepts_a_paper_ballot_received_before_the_close(app, runner):
     closes = closes_at(app, world.proposal_id)
     received = closes - dt.timedelta(minutes=30)
     out = ok(
-        record(
+        votes_record(
             runner,
             world.proposal_id,
             "1-1-101",
@@ -148,7 +160,7 @@ def test_counting_accepts_a_proxy_ballot_with_local_received_time(app, runner):
     closes = closes_at(app, world.proposal_id)
     received = (closes - dt.timedelta(hours=1)).astimezone(factories_zone())
     ok(
-        record(
+        votes_record(
             runner,
             world.proposal_id,
             "1-1-102",
@@ -177,7 +189,7 @@ def test_counting_refuses_a_paper_ballot_received_after_the_close(app, runner):
     closes = closes_at(app, world.proposal_id)
     for received in (closes + dt.timedelta(minutes=1), closes):
         refused(
-            record(
+            votes_record(
                 runner,
                 world.proposal_id,
                 "1-1-101",
@@ -195,11 +207,13 @@ def test_counting_refuses_a_paper_ballot_received_after_the_close(app, runner):
 def test_counting_needs_the_received_time(app, runner):
     world = counting_world(app)
     refused(
-        record(runner, world.proposal_id, "1-1-101", "1=agree,2=oppose", "--channel", "paper"),
+        votes_record(
+            runner, world.proposal_id, "1-1-101", "1=agree,2=oppose", "--channel", "paper"
+        ),
         "--received",
     )
     refused(
-        record(
+        votes_record(
             runner,
             world.proposal_id,
             "1-1-101",
@@ -219,7 +233,7 @@ def test_a_received_time_before_the_start_or_in_the_future_is_refused(app, runne
         starts = s.get(Proposal, world.proposal_id).starts_at
     for received in (starts - dt.timedelta(hours=1), factories.ahead(hours=1)):
         refused(
-            record(
+            votes_record(
                 runner,
                 world.proposal_id,
                 "1-1-101",
@@ -232,7 +246,7 @@ def test_a_received_time_before_the_start_or_in_the_future_is_refused(app, runne
         )
     assert count(app, Vote) == 0
     # While voting is open the received time is optional (the entry time is used).
-    ok(record(runner, world.proposal_id, "1-1-101", "1=agree,2=oppose", "--channel", "paper"))
+    ok(votes_record(runner, world.proposal_id, "1-1-101", "1=agree,2=oppose", "--channel", "paper"))
     assert the_vote(app, "1-1-101").received_at is not None
 
 
@@ -240,7 +254,7 @@ def test_no_paper_ballot_after_publication(app, runner):
     world = counting_world(app)
     ok(cli(runner, "proposal", "close", world.proposal_id))
     refused(
-        record(
+        votes_record(
             runner,
             world.proposal_id,
             "1-1-101",

@@ -21,8 +21,7 @@ from residents_vote.models import PlanItem, Proposal
 from residents_vote.services import costs, proposals
 from residents_vote.services.errors import Invalid
 from tests import factories
-from tests.helpers import csrf_token, login, read, write
-from tests.test_proposals import cli, links, ok, token_of
+from tests.helpers import cli, csrf_token, links, login, ok, read, token_of, write
 
 AREAS = {"1-1-101": 8765, "1-1-102": 9010, "2-1-201": 12000}
 ROAD = 100_000_00  # 2.2 区间道路: residents raise 5 %

@@ -15,8 +15,18 @@ from residents_vote import create_app
 from residents_vote.models import AuditEvent, User, utcnow
 from residents_vote.services import passwords, users
 from residents_vote.services.errors import Invalid
-from tests.conftest import TEST_CONFIG
-from tests.helpers import PASSWORD, count, csrf_token, make_community, make_user, read, write
+from tests.factories import committee_users, final_proposal, signing_community
+from tests.helpers import (
+    PASSWORD,
+    TEST_CONFIG,
+    committee_post,
+    count,
+    csrf_token,
+    make_community,
+    make_user,
+    read,
+    write,
+)
 
 NEW_PASSWORD = "a brand new secret 42"
 
@@ -356,7 +366,6 @@ def test_replayed_cookie_after_community_removal_is_sent_to_login(app):
 
 def test_wrong_sign_off_passwords_count_toward_the_account_limit(limited, clock):
     from residents_vote.models import Signature
-    from tests.test_signoff import committee_users, final_proposal, post, signing_community
 
     signing_community(limited)
     name = committee_users(limited, "hx", 1)[0]
@@ -365,11 +374,11 @@ def test_wrong_sign_off_passwords_count_toward_the_account_limit(limited, clock)
     assert login_from(client, "10.0.3.1", name, PASSWORD).status_code == 303
     for i in range(10):
         client.environ_base["REMOTE_ADDR"] = f"10.0.3.{i + 10}"
-        assert post(client, pid, "sign", password="wrong password").status_code == 403
-    assert post(client, pid, "sign", password=PASSWORD).status_code == 429
+        assert committee_post(client, pid, "sign", password="wrong password").status_code == 403
+    assert committee_post(client, pid, "sign", password=PASSWORD).status_code == 429
     assert count(limited, Signature) == 0
     # And a new login to that account waits as well.
     assert login_from(limited.test_client(), "10.0.4.1", name, PASSWORD).status_code == 429
     clock.advance(minutes=15, seconds=1)
-    assert post(client, pid, "sign", password=PASSWORD).status_code == 303
+    assert committee_post(client, pid, "sign", password=PASSWORD).status_code == 303
     assert count(limited, Signature) == 1

@@ -19,16 +19,19 @@ from residents_vote import create_app
 from residents_vote.models import AuditEvent, Objection, User
 from residents_vote.services import ballots, proposals, results
 from tests import factories
-from tests.conftest import TEST_CONFIG
-from tests.helpers import csrf_token, read, write
-from tests.test_publication import (
+from tests.factories import travel
+from tests.helpers import (
+    TEST_CONFIG,
     any_csrf,
+    csrf_token,
     english,
     html_text,
+    objections_of,
     public_id,
+    read,
     staff_client,
-    travel,
     vote_online,
+    write,
 )
 
 
@@ -50,15 +53,6 @@ class Posted:
         result = runner.invoke(args=["proposal", "close", str(self.pid)])
         assert result.exit_code == 0, result.stderr
         self.pub = public_id(app, self.pid)
-
-
-def objections_of(app, proposal_id: int) -> list[Objection]:
-    with read(app) as s:
-        return list(
-            s.scalars(
-                select(Objection).where(Objection.proposal_id == proposal_id).order_by(Objection.id)
-            )
-        )
 
 
 def by_receipt(client, pub: str, **fields: str):

@@ -17,8 +17,7 @@ from residents_vote import create_app
 from residents_vote.models import AttemptFailure, Community, Vote, utcnow
 from residents_vote.services import failures
 from tests import factories
-from tests.conftest import TEST_CONFIG
-from tests.helpers import count, csrf_token, read, write
+from tests.helpers import TEST_CONFIG, count, csrf_token, english, read, write
 
 BOTH_AGREE = {"q1": "agree", "q2": "agree"}
 HOUSEHOLD = "1-1-101"  # phone ending 1234
@@ -61,11 +60,6 @@ def servers(migrated_url, clock):
     yield apps
     for app in apps:
         app.extensions["rv_db"].engine.dispose()
-
-
-def english(client):
-    client.set_cookie("lang", "en")
-    return client
 
 
 def submit(client, url: str, phone4: str, *, confirm: bool = True):

@@ -16,8 +16,7 @@ from residents_vote.domain import periods
 from residents_vote.services import proposals, results
 from residents_vote.services.errors import Conflict, Invalid
 from tests import factories
-from tests.helpers import login, read, write
-from tests.test_proposals import cli, refused
+from tests.helpers import cli, login, read, refused, write
 
 SH = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC

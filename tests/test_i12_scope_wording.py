@@ -14,9 +14,20 @@ from residents_vote.models import Proposal
 from residents_vote.services import proposals
 from residents_vote.services.errors import Invalid
 from tests import factories
-from tests.helpers import count, csrf_token, login, read, snapshot, write
-from tests.test_proposals import CREATE, cli, ok, refused, token_of
-from tests.test_proposals import links as links_rows
+from tests.helpers import (
+    PROPOSAL_CREATE,
+    cli,
+    count,
+    csrf_token,
+    login,
+    ok,
+    read,
+    refused,
+    snapshot,
+    token_of,
+    write,
+)
+from tests.helpers import links as links_rows
 
 EN = "This proposal has 2 questions; it is adopted only if every question passes."
 ZH = "本议案共2项表决事项，每一项均获通过，本议案方为通过。"
@@ -45,33 +56,33 @@ def hx(app):
 
 def test_cli_create_refuses_a_scope_building_not_in_the_register(app, runner, hx):
     before = snapshot(app)
-    err = refused(cli(runner, *CREATE, "--scope", "1,9"))
+    err = refused(cli(runner, *PROPOSAL_CREATE, "--scope", "1,9"))
     assert "scope building 9 is not in the register" in err.lower(), err
     assert count(app, Proposal) == 0
     assert snapshot(app) == before
 
 
 def test_cli_create_names_every_missing_building(app, runner, hx):
-    err = refused(cli(runner, *CREATE, "--scope", "8, 2, 9"))
+    err = refused(cli(runner, *PROPOSAL_CREATE, "--scope", "8, 2, 9"))
     assert "8" in err and "9" in err and "not in the register" in err, err
     assert "2" not in err.replace("register", ""), err
 
 
 def test_cli_create_accepts_registered_buildings(app, runner, hx):
-    pid = int(ok(cli(runner, *CREATE, "--scope", "1, 2")))
+    pid = int(ok(cli(runner, *PROPOSAL_CREATE, "--scope", "1, 2")))
     with read(app) as s:
         assert s.get(Proposal, pid).scope_buildings == ["1", "2"]
 
 
 def test_a_building_whose_households_all_left_the_register_is_refused(app, runner, hx):
     factories.import_register(app, "hx", factories.HOUSEHOLDS[:2], remove_missing=True)
-    err = refused(cli(runner, *CREATE, "--scope", "2"))
+    err = refused(cli(runner, *PROPOSAL_CREATE, "--scope", "2"))
     assert "scope building 2 is not in the register" in err.lower(), err
 
 
 def test_an_empty_register_refuses_any_scope(app, runner):
     factories.community(app, "empty", rows=None)
-    err = refused(cli(runner, "proposal", "create", "empty", *CREATE[3:], "--scope", "1"))
+    err = refused(cli(runner, "proposal", "create", "empty", *PROPOSAL_CREATE[3:], "--scope", "1"))
     assert "not in the register" in err
 
 

@@ -28,9 +28,16 @@ from werkzeug.routing import IntegerConverter
 from residents_vote import create_app
 from residents_vote.models import AuditEvent
 from tests import factories
-from tests.conftest import TEST_CONFIG
-from tests.helpers import count, csrf_token, login, make_user, read, snapshot
-from tests.test_publication import public_id
+from tests.helpers import (
+    TEST_CONFIG,
+    count,
+    csrf_token,
+    login,
+    make_user,
+    public_id,
+    read,
+    snapshot,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADER = "building,unit,room,area,owner_name,phone\n"

@@ -31,9 +31,7 @@ from residents_vote.models import (
 )
 from residents_vote.services import audit, proposals, results, voting
 from tests import factories
-from tests.helpers import engine, login, read, write
-from tests.test_cli import assert_refused
-from tests.test_publication import flat, pdf_text
+from tests.helpers import engine, flat, login, pdf_text, public_id, read, refused, write
 
 AGREE = {1: "agree", 2: "agree"}
 MIXED = {1: "oppose", 2: "abstain"}
@@ -179,11 +177,6 @@ def verify(app) -> audit.VerifyResult:
         return audit.verify(s)
 
 
-def public_id(app, proposal_id: int) -> str:
-    with read(app) as s:
-        return s.get(Proposal, proposal_id).public_id
-
-
 def far_future() -> dt.datetime:
     return factories.ahead(days=60)
 
@@ -239,7 +232,7 @@ def test_answer_changed_in_the_database_fails_audit_verify(app, runner):
     flip_answer(app, pid, "1-1-102", 1, "agree")
     event = vote_event(app, pid, "1-1-102")
     bad = runner.invoke(args=["audit", "verify"])
-    assert_refused(bad, f"vote 1-1-102 of proposal {pid} does not match audit event #{event.id}")
+    refused(bad, f"vote 1-1-102 of proposal {pid} does not match audit event #{event.id}")
     assert len(bad.stderr.strip().splitlines()) == 1
     flip_answer(app, pid, "1-1-102", 1, "oppose")
     assert runner.invoke(args=["audit", "verify"]).exit_code == 0
@@ -347,7 +340,7 @@ def test_edited_result_json_is_caught_by_the_recount(app, runner):
     assert result.results == 1
     _edit_revision(app, pid, 1, fix_hash=True)
     bad = runner.invoke(args=["audit", "verify"])
-    assert_refused(bad, f"result revision 1 of proposal {pid}", "recount")
+    refused(bad, f"result revision 1 of proposal {pid}", "recount")
 
 
 def test_result_recount_follows_the_published_status_and_ignores_dates(app):
@@ -411,7 +404,7 @@ def test_audit_head_prints_seq_and_hash(app, runner):
     factories.cast(app, world.proposal_id, "1-1-101", AGREE)
     later = runner.invoke(args=["audit", "head", world.slug])
     assert later.stdout.split()[0] == str(seq + 1)
-    assert_refused(runner.invoke(args=["audit", "head", "nowhere"]), "nowhere")
+    refused(runner.invoke(args=["audit", "head", "nowhere"]), "nowhere")
 
 
 # --------------------------------------------------------------------------- notices
@@ -493,9 +486,7 @@ def test_staff_audit_page_uses_the_same_verification(app, client):
 
 
 def test_filing_package_lists_the_published_heads(app):
-    from tests.test_filing import build, confirmed
-
-    pid = confirmed(app)
+    pid = factories.confirmed(app)
     with read(app) as s:
         p = s.get(Proposal, pid)
         row = s.scalar(select(ResultRevision).where(ResultRevision.proposal_id == pid))
@@ -505,7 +496,7 @@ def test_filing_package_lists_the_published_heads(app):
             ("final notice", p.final_head_seq, p.final_head_hash),
         ]
         current = audit.head(s, p.community_id)
-    audit_part = build(app, pid).manifest["audit"]
+    audit_part = factories.filing_package(app, pid).manifest["audit"]
     assert audit_part["chain_ok"] is True
     assert audit_part["head"] == {"seq": current[0], "hash": current[1]}
     assert [(h["notice"], h["seq"], h["hash"]) for h in audit_part["published_heads"]] == expected

@@ -31,11 +31,25 @@ from residents_vote.models import (
 )
 from residents_vote.services import audit, ballots, proposals, results, tally, voting
 from tests import factories
-from tests.helpers import count, csrf_token, login, read, write
-from tests.test_ballot_pages import BOTH_AGREE, english, submit
-from tests.test_i12_correct import answers_of, close_now, staff_token
-from tests.test_paper_entry import png_bytes, post_paper
-from tests.test_proposals import cli, ok, refused
+from tests.factories import close_now, committee_users, do_sign, filing_package, signing_community
+from tests.helpers import (
+    BOTH_AGREE,
+    answers_of,
+    cli,
+    count,
+    csrf_token,
+    english,
+    login,
+    ok,
+    png_bytes,
+    post_paper,
+    read,
+    refused,
+    staff_token,
+    status_of,
+    submit,
+    write,
+)
 
 HOUSEHOLD = "1-1-101"
 REASON = "ballot of 1-1-102 entered under 1-1-101 by mistake"
@@ -70,11 +84,6 @@ def state(app) -> dict:
                 tuple(r) for r in s.execute(select(Attachment.id, Attachment.vote_id))
             ),
         }
-
-
-@pytest.fixture
-def world(app):
-    return factories.voting_world(app)
 
 
 # --- the household may vote again -------------------------------------------------------------
@@ -328,9 +337,6 @@ def test_void_cli_refusals_change_nothing(app, runner, world, case):
 
 
 def test_filing_package_lists_the_voided_entry_and_its_scan(app):
-    from tests.test_filing import build
-    from tests.test_signoff import committee_users, do_sign, signing_community, status_of
-
     signing_community(app)
     names = committee_users(app, "hx", 3)
     t0 = factories.ago(days=40)
@@ -385,7 +391,7 @@ def test_filing_package_lists_the_voided_entry_and_its_scan(app):
 
     from residents_vote.services import filing
 
-    package = build(app, pid)
+    package = filing_package(app, pid)
     assert filing.verify_package(package.data) == []
     with zipfile.ZipFile(io.BytesIO(package.data)) as zf:
         names_in_zip = set(zf.namelist())

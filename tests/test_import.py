@@ -19,10 +19,10 @@ from tests.helpers import (
     login,
     make_user,
     read,
+    refused,
     sample,
     snapshot,
 )
-from tests.test_cli import assert_refused
 
 SAMPLES = ["register-403-gbk.csv", "register-403-utf8.csv", "register-403.xlsx"]
 TOTAL_AREA = 6678397  # 66,783.97 m² in hundredths (shared/data/README.md)
@@ -165,7 +165,7 @@ def test_bad_rows_file_names_every_bad_row_and_writes_nothing(runner, app, hx):
     ok(imp(runner, hx, sample("register-403-utf8.csv")))
     before = snapshot(app)
     result = imp(runner, hx, sample("register-bad-rows.csv"))
-    assert_refused(result)
+    refused(result)
     lines = result.stderr.strip().splitlines()
     parsed = [ERROR_LINE.match(line) for line in lines]
     assert all(parsed), lines
@@ -186,7 +186,7 @@ def test_last_row_bad_in_403_row_file_writes_nothing(runner, app, hx, tmp_path):
     bad = write_lines(tmp_path / "last-bad.csv", lines[:-1] + [",".join(cells)])
     before = snapshot(app)
     result = imp(runner, hx, bad)
-    assert_refused(result)
+    refused(result)
     problems = result.stderr.strip().splitlines()
     assert len(problems) == 1 and problems[0].startswith("row 404, column area: "), problems
     assert snapshot(app) == before
@@ -204,19 +204,19 @@ def test_bad_file_leaves_existing_register_untouched(runner, app, hx, tmp_path):
     changed.append("99,1,101,0,新户,,")  # ...which is bad (area 0)
     before = snapshot(app)
     result = imp(runner, hx, write_lines(tmp_path / "mixed.csv", changed))
-    assert_refused(result, "row 405, column area:")
+    refused(result, "row 405, column area:")
     assert snapshot(app) == before
 
 
 def test_import_refusals(runner, app, hx, tmp_path):
     before = snapshot(app)
-    assert_refused(imp(runner, "nowhere", sample("register-403-utf8.csv")), "nowhere")
-    assert_refused(imp(runner, hx, tmp_path / "missing.csv"))
+    refused(imp(runner, "nowhere", sample("register-403-utf8.csv")), "nowhere")
+    refused(imp(runner, hx, tmp_path / "missing.csv"))
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
-    assert_refused(imp(runner, hx, empty))
+    refused(imp(runner, hx, empty))
     no_area = write_lines(tmp_path / "no-area.csv", ["楼栋,房号", "1,101"])
-    assert_refused(imp(runner, hx, no_area), "专有部分面积")
+    refused(imp(runner, hx, no_area), "专有部分面积")
     assert snapshot(app) == before
 
 
@@ -292,7 +292,7 @@ def test_export_of_empty_community_is_header_only(runner, hx, tmp_path):
 
 def test_export_unknown_community_exits_1(runner, app, tmp_path):
     out = tmp_path / "x.csv"
-    assert_refused(runner.invoke(args=["households", "export", "nowhere", str(out)]), "nowhere")
+    refused(runner.invoke(args=["households", "export", "nowhere", str(out)]), "nowhere")
     assert not out.exists()
 
 

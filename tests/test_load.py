@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests import loadlib
-from tests.conftest import postgres_url
+from tests.helpers import postgres_url
 
 pytestmark = pytest.mark.load
 
@@ -182,10 +182,10 @@ def test_ballot_requests_do_not_read_the_plan_pdf(app):
     from sqlalchemy import event
 
     from residents_vote.models import Attachment, Proposal
+    from tests.factories import two_communities
     from tests.helpers import csrf_token, write
-    from tests.test_access_walk import build_world
 
-    world = build_world(app)
+    world = two_communities(app)
     data = b"%PDF-1.4\n" + b"\0" * 1024
     with write(app) as s:
         proposal = s.get(Proposal, world.open_id)

@@ -16,8 +16,7 @@ from sqlalchemy import select
 
 from residents_vote.models import AuditEvent
 from tests import factories
-from tests.helpers import PASSWORD, login, read
-from tests.test_publication import english, flat, html_text, pdf_text, staff_client
+from tests.helpers import PASSWORD, english, flat, html_text, login, pdf_text, read, staff_client
 
 # building, unit, room, area, owner name, phone
 ROWS = (

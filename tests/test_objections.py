@@ -22,21 +22,25 @@ from residents_vote.models import AuditEvent, Objection, Proposal, ResultRevisio
 from residents_vote.services import proposals, results
 from residents_vote.services.errors import Conflict
 from tests import factories
-from tests.helpers import count, csrf_token, read, write
-from tests.test_publication import (
+from tests.factories import travel
+from tests.helpers import (
     any_csrf,
+    count,
+    csrf_token,
     english,
     flat,
     html_text,
     object_online,
     objection_end,
+    objections_of,
     pdf_text,
     public_id,
+    read,
     receipt_of,
     refused,
     staff_client,
-    travel,
     vote_online,
+    write,
 )
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -51,15 +55,6 @@ def posted_world(app, client, runner, **options):
     result = runner.invoke(args=["proposal", "close", str(world.proposal_id)])
     assert result.exit_code == 0, result.stderr
     return world, public_id(app, world.proposal_id), receipt
-
-
-def objections_of(app, proposal_id: int) -> list[Objection]:
-    with read(app) as s:
-        return list(
-            s.scalars(
-                select(Objection).where(Objection.proposal_id == proposal_id).order_by(Objection.id)
-            )
-        )
 
 
 def test_online_objection_during_the_period(app, client, runner):

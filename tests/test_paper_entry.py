@@ -5,51 +5,40 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 
 import pytest
 from sqlalchemy import select
 
 from residents_vote.models import Attachment, AuditEvent, Proposal, Vote, VoteAnswer
 from tests import factories
-from tests.helpers import count, csrf_token, login, make_community, make_user, read, snapshot
-from tests.test_ballot_pages import BOTH_AGREE, element_text, english, submit
-from tests.test_proposals import cli, ok, refused
-
-
-def record(runner, pid, household, answers="1=agree,2=oppose", *extra, by="staff1"):
-    return cli(runner, "votes", "record", pid, household, "--answers", answers, *extra, "--by", by)
-
-
-def the_vote(app, household: str = "1-1-101") -> Vote | None:
-    from residents_vote.models import ElectorateEntry
-
-    with read(app) as s:
-        vote = s.scalar(
-            select(Vote)
-            .join(
-                ElectorateEntry,
-                (ElectorateEntry.household_id == Vote.household_id)
-                & (ElectorateEntry.proposal_id == Vote.proposal_id),
-            )
-            .where(ElectorateEntry.code == household)
-        )
-        if vote is not None:
-            vote.answer_list = [(a.question_number, a.answer) for a in vote.answers]
-        return vote
-
-
-@pytest.fixture
-def world(app):
-    return factories.voting_world(app)
-
+from tests.helpers import (
+    BOTH_AGREE,
+    cli,
+    count,
+    csrf_token,
+    element_text,
+    english,
+    login,
+    make_community,
+    make_user,
+    ok,
+    png_bytes,
+    post_paper,
+    read,
+    refused,
+    snapshot,
+    submit,
+    the_vote,
+    votes_record,
+)
 
 # --- votes record (CLI) -------------------------------------------------------------------
 
 
 def test_record_a_paper_ballot(app, runner, world):
-    out = ok(record(runner, world.proposal_id, "1-1-101", "1=agree,2=oppose", "--channel", "paper"))
+    out = ok(
+        votes_record(runner, world.proposal_id, "1-1-101", "1=agree,2=oppose", "--channel", "paper")
+    )
     assert "1-1-101" in out
     vote = the_vote(app)
     assert vote.channel == "paper" and vote.proxy_name == ""
@@ -62,15 +51,15 @@ def test_record_a_paper_ballot(app, runner, world):
 
 def test_record_a_proxy_ballot_needs_the_proxy_name(app, runner, world):
     pid = world.proposal_id
-    refused(record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "proxy"))
+    refused(votes_record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "proxy"))
     refused(
-        record(
+        votes_record(
             runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "proxy", "--proxy-name", "   "
         )
     )
     assert count(app, Vote) == 0
     ok(
-        record(
+        votes_record(
             runner,
             pid,
             "1-1-101",
@@ -86,7 +75,11 @@ def test_record_a_proxy_ballot_needs_the_proxy_name(app, runner, world):
 
 
 def test_record_invalid_and_abstain_answers(app, runner, world):
-    ok(record(runner, world.proposal_id, "1-1-101", "1=invalid, 2=ABSTAIN", "--channel", "paper"))
+    ok(
+        votes_record(
+            runner, world.proposal_id, "1-1-101", "1=invalid, 2=ABSTAIN", "--channel", "paper"
+        )
+    )
     assert the_vote(app).answer_list == [(1, "invalid"), (2, "abstain")]
 
 
@@ -96,7 +89,7 @@ def test_record_invalid_and_abstain_answers(app, runner, world):
 )
 def test_record_bad_answers_exit_1(app, runner, world, answers):
     before = snapshot(app)
-    refused(record(runner, world.proposal_id, "1-1-101", answers, "--channel", "paper"))
+    refused(votes_record(runner, world.proposal_id, "1-1-101", answers, "--channel", "paper"))
     assert count(app, Vote) == 0
     assert snapshot(app) == before
 
@@ -116,20 +109,20 @@ def test_record_refusals(app, runner, world):
         (("1-1-101", "--channel", "paper"), "nobody", "nobody"),
     ]
     for (household, *options), by, fragment in cases:
-        result = record(runner, pid, household, "1=agree,2=agree", *options, by=by)
+        result = votes_record(runner, pid, household, "1=agree,2=agree", *options, by=by)
         refused(result, *([fragment] if fragment else []))
-    refused(record(runner, 999, "1-1-101", "1=agree", "--channel", "paper"))
+    refused(votes_record(runner, 999, "1-1-101", "1=agree", "--channel", "paper"))
     assert count(app, Vote) == 0
     # An admin may enter ballots for any community.
     make_user(app, "root", "admin")
-    ok(record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "paper", by="root"))
+    ok(votes_record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "paper", by="root"))
 
 
 def test_record_twice_exits_1(app, runner, world):
     pid = world.proposal_id
-    ok(record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "paper"))
+    ok(votes_record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "paper"))
     refused(
-        record(
+        votes_record(
             runner,
             pid,
             "1-1-101",
@@ -158,14 +151,16 @@ def test_record_when_voting_is_not_open_exits_1(app, runner):
     cancelled = factories.proposal(app)
     ok(cli(runner, "proposal", "cancel", cancelled, "--reason", "取消"))
     for pid in (draft, later, closed, cancelled):
-        refused(record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "paper"))
+        refused(votes_record(runner, pid, "1-1-101", "1=agree,2=agree", "--channel", "paper"))
     assert count(app, Vote) == 0
 
 
 def test_online_vote_then_paper_is_refused(app, runner, client, world):
     english(client)
     assert submit(client, world.url("1-1-101"), {"q1": "oppose", "q2": "oppose"}).status_code == 303
-    refused(record(runner, world.proposal_id, "1-1-101", "1=agree,2=agree", "--channel", "paper"))
+    refused(
+        votes_record(runner, world.proposal_id, "1-1-101", "1=agree,2=agree", "--channel", "paper")
+    )
     vote = the_vote(app)
     assert vote.channel == "online" and vote.answer_list == [(1, "oppose"), (2, "oppose")]
 
@@ -175,7 +170,9 @@ def test_paper_then_online_is_409_and_shows_the_paper_vote(app, runner, client, 
     url = world.url("1-1-101")
     token = csrf_token(client.get(url).get_data(as_text=True))
     out = ok(
-        record(runner, world.proposal_id, "1-1-101", "1=oppose,2=abstain", "--channel", "paper")
+        votes_record(
+            runner, world.proposal_id, "1-1-101", "1=oppose,2=abstain", "--channel", "paper"
+        )
     )
     receipt = out.rsplit(" ", 1)[1].strip()
     response = client.post(url, data={"csrf_token": token, **BOTH_AGREE, "confirm": "yes"})
@@ -191,40 +188,11 @@ def test_paper_then_online_is_409_and_shows_the_paper_vote(app, runner, client, 
 # --- staff pages ---------------------------------------------------------------------------
 
 
-def png_bytes() -> bytes:
-    """A valid 1x1 PNG."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
-
-
 @pytest.fixture
 def staff(app, client, world):
     english(client)
     assert login(client, world.staff, world.password).status_code == 303
     return client
-
-
-def paper_form(client, pid: int) -> str:
-    response = client.get(f"/staff/proposals/{pid}/paper")
-    assert response.status_code == 200
-    return response.get_data(as_text=True)
-
-
-def post_paper(client, pid: int, **fields):
-    data = {"csrf_token": csrf_token(paper_form(client, pid)), **fields}
-    return client.post(
-        f"/staff/proposals/{pid}/paper", data=data, content_type="multipart/form-data"
-    )
 
 
 def test_staff_create_open_and_print(app, staff, world):

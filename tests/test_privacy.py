@@ -23,8 +23,8 @@ from residents_vote.models import (
 )
 from residents_vote.services import privacy
 from tests import factories
+from tests.factories import final_proposal, signing_community
 from tests.helpers import read, snapshot, write
-from tests.test_signoff import final_proposal, signing_community
 
 ZONE = ZoneInfo("Asia/Shanghai")
 SCAN = b"\x89PNG\r\n\x1a\n" + b"signed ballot" * 30

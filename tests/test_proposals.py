@@ -7,9 +7,7 @@ test_ballot_pdf.py.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from zoneinfo import ZoneInfo
 
@@ -18,45 +16,12 @@ from sqlalchemy import select
 
 from residents_vote.models import AuditEvent, Ballot, ElectorateEntry, Proposal
 from tests import factories
-from tests.helpers import count, read, snapshot
-
-BASE = "http://localhost"  # BASE_URL of the app fixture
-
-
-def ok(result) -> str:
-    assert result.exit_code == 0, (result.exit_code, result.output)
-    assert "Traceback" not in result.output
-    return result.stdout
-
-
-def refused(result, *fragments: str) -> str:
-    """Exit 1 with a human message on stderr, no traceback."""
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    assert result.stderr.strip(), "no message on stderr"
-    assert "Traceback" not in result.output
-    for fragment in fragments:
-        assert fragment in result.stderr, (fragment, result.stderr)
-    return result.stderr
-
-
-def cli(runner, *args: str):
-    return runner.invoke(args=[str(a) for a in args])
+from tests.helpers import PROPOSAL_CREATE, cli, count, links, ok, read, refused, snapshot, token_of
 
 
 def proposal_row(app, proposal_id: int) -> Proposal:
     with read(app) as s:
         return s.get(Proposal, proposal_id)
-
-
-def links(path) -> list[dict[str, str]]:
-    text = path.read_text(encoding="utf-8")
-    assert text.splitlines()[0] == "household,serial,url"
-    return list(csv.DictReader(io.StringIO(text)))
-
-
-def token_of(row: dict[str, str]) -> str:
-    assert row["url"].startswith(BASE + "/b/"), row["url"]
-    return row["url"].rsplit("/", 1)[1]
 
 
 @pytest.fixture
@@ -66,24 +31,11 @@ def hx(app):
     return "hx"
 
 
-CREATE = [
-    "proposal",
-    "create",
-    "hx",
-    "--title",
-    "加装电梯",
-    "--stage",
-    "design",
-    "--question",
-    "是否同意加装电梯？",
-]
-
-
 # --- proposal create -------------------------------------------------------------------
 
 
 def test_create_prints_the_id_alone(app, runner, hx):
-    out = ok(cli(runner, *CREATE))
+    out = ok(cli(runner, *PROPOSAL_CREATE))
     assert out.strip().isdigit() and out == out.strip() + "\n"
     p = proposal_row(app, int(out))
     assert (p.status, p.rule, p.headcount, p.verify, p.objection_days) == (
@@ -94,7 +46,7 @@ def test_create_prints_the_id_alone(app, runner, hx):
         7,
     )
     assert p.title == "加装电梯" and p.scope == ""
-    second = ok(cli(runner, *CREATE, "--question", "第二个问题"))
+    second = ok(cli(runner, *PROPOSAL_CREATE, "--question", "第二个问题"))
     assert int(second) == int(out) + 1
 
 
@@ -102,7 +54,7 @@ def test_create_options(app, runner, hx):
     out = ok(
         cli(
             runner,
-            *CREATE,
+            *PROPOSAL_CREATE,
             "--rule",
             "civil-major",
             "--scope",
@@ -137,7 +89,7 @@ def test_create_options(app, runner, hx):
 )
 def test_create_bad_options_exit_1(app, runner, hx, extra):
     before = snapshot(app)
-    refused(cli(runner, *CREATE, *extra))
+    refused(cli(runner, *PROPOSAL_CREATE, *extra))
     assert count(app, Proposal) == 0
     assert snapshot(app) == before
 
@@ -164,7 +116,7 @@ def test_create_in_unknown_community_exits_1(app, runner, hx):
 
 
 def test_open_freezes_the_electorate(app, runner, hx):
-    pid = int(ok(cli(runner, *CREATE)))
+    pid = int(ok(cli(runner, *PROPOSAL_CREATE)))
     out = ok(cli(runner, "proposal", "open", pid))
     assert "3 households" in out
     p = proposal_row(app, pid)
@@ -174,7 +126,7 @@ def test_open_freezes_the_electorate(app, runner, hx):
 
 
 def test_open_of_a_non_draft_exits_1(app, runner, hx):
-    pid = int(ok(cli(runner, *CREATE)))
+    pid = int(ok(cli(runner, *PROPOSAL_CREATE)))
     ok(cli(runner, "proposal", "open", pid))
     before = snapshot(app)
     refused(cli(runner, "proposal", "open", pid), str(pid))
@@ -186,7 +138,7 @@ def test_open_of_a_non_draft_exits_1(app, runner, hx):
 
 
 def test_open_with_a_later_start(app, runner, client, hx):
-    pid = int(ok(cli(runner, *CREATE)))
+    pid = int(ok(cli(runner, *PROPOSAL_CREATE)))
     starts = factories.ahead(days=1).replace(microsecond=0)
     ok(cli(runner, "proposal", "open", pid, "--starts", starts.isoformat()))
     p = proposal_row(app, pid)
@@ -196,8 +148,8 @@ def test_open_with_a_later_start(app, runner, client, hx):
 
 
 def test_open_with_an_empty_scope_exits_1(app, runner, hx):
-    refused(cli(runner, *CREATE, "--scope", "99"), "99")  # not in the register: refused
-    pid = int(ok(cli(runner, *CREATE, "--scope", "2")))
+    refused(cli(runner, *PROPOSAL_CREATE, "--scope", "99"), "99")  # not in the register: refused
+    pid = int(ok(cli(runner, *PROPOSAL_CREATE, "--scope", "2")))
     # Building 2 leaves the register after drafting: opening names it.
     factories.import_register(app, "hx", factories.HOUSEHOLDS[:2], remove_missing=True)
     refused(cli(runner, "proposal", "open", pid), "2")
@@ -209,7 +161,7 @@ def test_open_with_an_empty_scope_exits_1(app, runner, hx):
 
 
 def test_issue_before_open_exits_1_and_writes_nothing(app, runner, hx, tmp_path):
-    pid = int(ok(cli(runner, *CREATE)))
+    pid = int(ok(cli(runner, *PROPOSAL_CREATE)))
     pdf, csv_path = tmp_path / "b.pdf", tmp_path / "b.csv"
     refused(cli(runner, "ballots", "issue", pid, "--pdf", pdf, "--links", csv_path))
     assert not pdf.exists() and not csv_path.exists()
@@ -335,7 +287,7 @@ def test_extend_moves_the_closing_time(app, runner, client, hx):
     # Earlier than the current close, or not open: refused.
     refused(cli(runner, "proposal", "extend", pid, "--closes", closes.isoformat()))
     refused(cli(runner, "proposal", "extend", pid, "--closes", "soon"))
-    draft = int(ok(cli(runner, *CREATE)))
+    draft = int(ok(cli(runner, *PROPOSAL_CREATE)))
     refused(cli(runner, "proposal", "extend", draft, "--closes", later.isoformat()))
     assert proposal_row(app, pid).closes_at == later
 
@@ -366,7 +318,7 @@ def test_cancel_with_a_reason(app, runner, client, hx, tmp_path):
 
 
 def test_cancel_a_draft(app, runner, hx):
-    pid = int(ok(cli(runner, *CREATE)))
+    pid = int(ok(cli(runner, *PROPOSAL_CREATE)))
     ok(cli(runner, "proposal", "cancel", pid, "--reason", "不再需要"))
     assert proposal_row(app, pid).status == "cancelled"
 

@@ -27,18 +27,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from residents_vote.domain import periods
 from residents_vote.domain.tally import ANSWERS, parse_area
 from residents_vote.models import (
     Attachment,
     AuditEvent,
     Ballot,
     Community,
-    ElectorateEntry,
     NoticePosting,
     Objection,
     Proposal,
-    ResultRevision,
     User,
     Vote,
 )
@@ -52,102 +49,34 @@ from residents_vote.services import (
 )
 from residents_vote.services.errors import Invalid
 from tests import factories
-from tests.helpers import PASSWORD, count, csrf_token, login, read, sample, write
+from tests.factories import travel
+from tests.helpers import (
+    PASSWORD,
+    any_csrf,
+    count,
+    csrf_token,
+    english,
+    flat,
+    html_text,
+    login,
+    object_online,
+    objection_end,
+    pdf_text,
+    public_id,
+    read,
+    refused,
+    sample,
+    staff_client,
+    vote_online,
+    write,
+)
 
 # --------------------------------------------------------------------------- helpers
-
-
-def english(client):
-    client.set_cookie("lang", "en")
-    return client
-
-
-def public_id(app, proposal_id: int) -> str:
-    with read(app) as s:
-        return s.get(Proposal, proposal_id).public_id
-
-
-def travel(app, proposal_id: int, **delta: float) -> None:
-    """Let time pass: move every stored instant of the proposal back by `delta`.
-
-    Published revisions are rewritten with their dates moved too (and their hash
-    recomputed), so a revision reads exactly as if it had been published that much
-    earlier.
-    """
-    d = dt.timedelta(**delta)
-
-    def back(iso: str) -> str:
-        return (dt.datetime.fromisoformat(iso) - d).isoformat()
-
-    with write(app) as s:
-        p = s.get(Proposal, proposal_id)
-        for name in ("starts_at", "closes_at", "opened_at", "closed_at", "objection_ends_at"):
-            if getattr(p, name) is not None:
-                setattr(p, name, getattr(p, name) - d)
-        if p.finalized_at is not None:
-            p.finalized_at -= d
-        for row in s.scalars(select(ResultRevision).where(ResultRevision.proposal_id == p.id)):
-            row.published_at -= d
-            data = json.loads(row.tally_json)
-            data["published_at"] = back(data["published_at"])
-            for key in ("start", "end"):
-                data["objection_period"][key] = back(data["objection_period"][key])
-            row.tally_json = results.canonical(data)
-            row.sha256 = hashlib.sha256(row.tally_json.encode("utf-8")).hexdigest()
-        for o in s.scalars(select(Objection).where(Objection.proposal_id == p.id)):
-            o.created_at -= d
-            if o.answered_at is not None:
-                o.answered_at -= d
-        for v in s.scalars(select(Vote).where(Vote.proposal_id == p.id)):
-            v.cast_at -= d
-        for n in s.scalars(select(NoticePosting).where(NoticePosting.proposal_id == p.id)):
-            n.posted_at -= d
-            n.created_at -= d
-
-
-def pdf_text(data: bytes, *, layout: bool = False) -> str:
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed")
-    assert data.startswith(b"%PDF"), data[:40]
-    args = ["pdftotext", "-enc", "UTF-8"] + (["-layout"] if layout else []) + ["-", "-"]
-    return subprocess.run(args, input=data, capture_output=True, check=True).stdout.decode()
-
-
-def flat(text: str) -> str:
-    """Whitespace collapsed: a sentence wrapped over two PDF lines reads as one."""
-    return " ".join(text.split())
 
 
 def key_values(pdf_plain_text: str) -> str:
     """PDF text with "Key：value" written as the page shows it, "Key value"."""
     return flat(pdf_plain_text.replace("：\n", "： ").replace("： ", " ").replace("：", " "))
-
-
-class _Text(HTMLParser):
-    """Visible text of a page (no <title>, <style>, attribute values)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("title", "style", "script"):
-            self.skip += 1
-
-    def handle_endtag(self, tag):
-        if tag in ("title", "style", "script") and self.skip:
-            self.skip -= 1
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-
-def html_text(html: str) -> str:
-    parser = _Text()
-    parser.feed(html)
-    return flat(" ".join(parser.parts))
 
 
 class _Tables(HTMLParser):
@@ -214,77 +143,6 @@ def pdf_figure_rows(layout_text: str) -> list[list[str]]:
         if m and not re.search(r"\d", m.group(1)):  # a label (maybe wrapped away), no figure
             rows.append([m.group(1).strip(), *m.groups()[1:]])
     return rows
-
-
-def objection_end(app, proposal_id: int) -> str:
-    """The end of the objection period as notices write it ("2026-01-08 24:00")."""
-    with read(app) as s:
-        end = s.get(Proposal, proposal_id).objection_ends_at
-    return periods.format_end(end, ZoneInfo("Asia/Shanghai"))
-
-
-def staff_client(app, client, world):
-    response = login(english(client), world.staff, world.password)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return client
-
-
-def vote_online(client, token: str, answers: dict[int, str]) -> str:
-    """Vote through the ballot page; returns the receipt shown afterwards."""
-    url = f"/b/{token}"
-    page = client.get(url)
-    assert page.status_code == 200
-    data = {"csrf_token": csrf_token(page.get_data(as_text=True)), "confirm": "yes"}
-    data.update({f"q{n}": a for n, a in answers.items()})
-    response = client.post(url, data=data)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    voted = client.get(url).get_data(as_text=True)
-    m = re.search(r'id="receipt"[^>]*>\s*([^<]+?)\s*<', voted)
-    assert m, "receipt not shown after voting"
-    return m.group(1)
-
-
-def any_csrf(client) -> str:
-    """A CSRF token of this client's session (the login form carries one)."""
-    return csrf_token(client.get("/login").get_data(as_text=True))
-
-
-def object_online(client, pub: str, **fields: str):
-    """An objection on the public page. Only a household of the electorate may object
-    (DOMAIN.md section 5): unless `receipt=` is given, the receipt code of the household
-    named by `household=` (else of the first household that voted) is sent."""
-    data = {"csrf_token": any_csrf(client), "name": "居民", "text": "计票有误"}
-    data.update(fields)
-    if "receipt" not in data:
-        data["receipt"] = receipt_of(client.application, pub, data.get("household", ""))
-    return client.post(f"/r/{pub}/objections", data=data)
-
-
-def receipt_of(app, pub: str, household: str = "") -> str:
-    """The receipt code of a household's vote (any voter's if none is named), or ""."""
-    with read(app) as s:
-        query = (
-            select(Vote.receipt_code)
-            .join(Proposal, Proposal.id == Vote.proposal_id)
-            .join(
-                ElectorateEntry,
-                (ElectorateEntry.proposal_id == Vote.proposal_id)
-                & (ElectorateEntry.household_id == Vote.household_id),
-            )
-            .where(Proposal.public_id == pub)
-            .order_by(Vote.id)
-        )
-        if household.strip():
-            query = query.where(ElectorateEntry.code == household.strip())
-        return s.scalars(query).first() or ""
-
-
-def refused(result, *fragments: str) -> None:
-    """A CLI refusal: exit 1, a message on stderr naming each fragment, no traceback."""
-    assert result.exit_code == 1, (result.exit_code, result.output)
-    assert "Traceback" not in (result.stderr or "")
-    for fragment in fragments:
-        assert fragment in result.stderr, (fragment, result.stderr)
 
 
 # --------------------------------------------------------------------------- stages in order

@@ -1,12 +1,11 @@
 """Sign-off of a final result by the signing body (CONTRACT.md "Staff and committee pages").
 
-Also home of the builders other modules reuse: `signing_community` and
-`final_proposal` (a vote taken through the services up to its final result).
+The builders (`signing_community`, `final_proposal`, `committee_users`, `do_sign`…) are
+in tests/factories.py; the committee page helpers (`sign_page`, `committee_post`) in
+tests/helpers.py.
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
@@ -14,100 +13,36 @@ from sqlalchemy import func, select
 from residents_vote.models import (
     AuditEvent,
     Community,
-    ElectorateEntry,
     Proposal,
     Signature,
     User,
 )
-from residents_vote.services import communities, proposals, results, signoff, voting
+from residents_vote.services import results, signoff
 from residents_vote.services.errors import Conflict, Forbidden, NotFound
 from tests import factories
-from tests.helpers import PASSWORD, count, csrf_token, login, make_user, read, write
+from tests.factories import (
+    CODES,
+    committee_users,
+    do_decline,
+    do_sign,
+    final_proposal,
+    signing_community,
+)
+from tests.helpers import (
+    PASSWORD,
+    committee_post,
+    count,
+    csrf_token,
+    login,
+    make_user,
+    read,
+    sign_page,
+    status_of,
+    write,
+)
 
-CODES = [factories.code(r) for r in factories.HOUSEHOLDS]
 # Two of three households oppose question 2: it fails (1 of 3 < 2/3), question 1 passes.
 FAIL_Q2 = {CODES[0]: {1: "agree", 2: "oppose"}, CODES[1]: {1: "agree", 2: "oppose"}}
-
-
-# --- builders (imported by the other sign-off / filing / privacy tests) ---------------
-
-
-def signing_community(
-    app,
-    slug: str = "hx",
-    *,
-    signatory: str = "owner-committee",
-    members: int | None = None,
-    required: int | None = None,
-    rows=factories.HOUSEHOLDS,
-    staff: str | None = None,
-) -> int:
-    """A community with its signing-body options, its register and a staff user."""
-    with write(app) as s:
-        cid = communities.create_community(
-            s,
-            slug,
-            f"{factories.COMMUNITY_NAME}{slug}",
-            signatory=signatory,
-            signing_members=members,
-            signoff_required=required,
-            actor="test",
-        ).id
-    factories.import_register(app, slug, rows)
-    factories.staff_user(app, staff or f"staff-{slug}", (slug,))
-    return cid
-
-
-def final_proposal(
-    app,
-    slug: str = "hx",
-    *,
-    answers: dict[str, dict[int, str]] | None = None,
-    at: dt.datetime | None = None,
-    staff: str | None = None,
-    title: str = factories.TITLE,
-    finalize: bool = True,
-) -> int:
-    """A proposal voted by every household (all agree unless `answers` says otherwise),
-    closed and finalized; its vote opened at `at` (default fifteen days ago: the result is
-    posted two hours later and finalized when its 1-day objection period has ended, issue
-    12, which with rest days is at most some ten days later)."""
-    t0 = at or factories.ago(days=15)
-    hour = dt.timedelta(hours=1)
-    with write(app) as s:
-        c = s.scalar(select(Community).where(Community.slug == slug))
-        by = s.scalar(select(User).where(User.username == (staff or f"staff-{slug}")))
-        p = proposals.create(
-            s,
-            c,
-            proposals.Draft(
-                title=title,
-                stage="design",
-                questions=list(factories.QUESTIONS),
-                starts_at=t0,
-                closes_at=t0 + dt.timedelta(days=10),
-                objection_days=1,
-            ),
-            actor="test",
-        )
-        proposals.open_vote(s, p, actor="test", now=t0)
-        codes = list(
-            s.scalars(select(ElectorateEntry.code).where(ElectorateEntry.proposal_id == p.id))
-        )
-        for code in sorted(codes):
-            given = (answers or {}).get(code) or {q.number: "agree" for q in p.questions}
-            voting.record_paper(s, p, code, given, channel="paper", by=by, now=t0 + hour)
-        results.close(s, p, actor="test", now=t0 + 2 * hour)
-        if finalize:
-            results.finalize(s, p, actor="test", now=p.objection_ends_at)
-        return p.id
-
-
-def committee_users(app, slug: str, n: int, role: str = "committee", prefix: str = "") -> list:
-    names = [f"{prefix or slug}-m{i}" for i in range(1, n + 1)]
-    for name in names:
-        make_user(app, name, role, [slug])
-    return names
 
 
 def user(app, username: str) -> User:
@@ -115,25 +50,6 @@ def user(app, username: str) -> User:
         u = s.scalar(select(User).where(User.username == username))
         u.communities  # noqa: B018 - load before the session closes
         return u
-
-
-def do_sign(app, proposal_id: int, username: str, password: str = PASSWORD) -> bool:
-    with write(app) as s:
-        p = proposals.lock(s, proposal_id)
-        u = s.scalar(select(User).where(User.username == username))
-        return signoff.sign(s, p, u, password)
-
-
-def do_decline(app, proposal_id: int, username: str, reason: str, password: str = PASSWORD):
-    with write(app) as s:
-        p = proposals.lock(s, proposal_id)
-        u = s.scalar(select(User).where(User.username == username))
-        signoff.decline(s, p, u, password, reason)
-
-
-def status_of(app, proposal_id: int) -> str:
-    with read(app) as s:
-        return s.get(Proposal, proposal_id).status
 
 
 def actions(app, proposal_id: int) -> list[str]:
@@ -341,19 +257,6 @@ def test_awaiting_lists_what_the_member_has_not_signed(app):
 # --- pages -----------------------------------------------------------------------------
 
 
-def sign_page(client, pid: int):
-    return client.get(f"/committee/proposals/{pid}")
-
-
-def post(client, pid: int, what: str, **fields):
-    page = sign_page(client, pid)
-    assert page.status_code == 200
-    html = page.get_data(as_text=True)
-    form = f"/{what}" if f"/{pid}/{what}" in html else None  # else: the log-out form's token
-    token = csrf_token(html, form)
-    return client.post(f"/committee/proposals/{pid}/{what}", data={"csrf_token": token, **fields})
-
-
 def test_sign_page_shows_result_plan_and_form(app, client):
     signing_community(app)
     names = committee_users(app, "hx", 3)
@@ -376,15 +279,15 @@ def test_web_k_of_n_sign_off(app, client):
     names = committee_users(app, "hx", 3)  # k = 2
     pid = final_proposal(app)
     login(client, names[0])
-    r = post(client, pid, "sign", password=PASSWORD)
+    r = committee_post(client, pid, "sign", password=PASSWORD)
     assert r.status_code == 303
     assert status_of(app, pid) == "final"
-    again = post(client, pid, "sign", password=PASSWORD)
+    again = committee_post(client, pid, "sign", password=PASSWORD)
     assert again.status_code == 303
     assert count(app, Signature) == 1
     other = app.test_client()
     login(other, names[1])
-    assert post(other, pid, "sign", password=PASSWORD).status_code == 303
+    assert committee_post(other, pid, "sign", password=PASSWORD).status_code == 303
     assert status_of(app, pid) == "confirmed"
 
 
@@ -393,7 +296,7 @@ def test_web_wrong_password_403_nothing_signed(app, client):
     names = committee_users(app, "hx", 1)
     pid = final_proposal(app)
     login(client, names[0])
-    r = post(client, pid, "sign", password="wrong password")
+    r = committee_post(client, pid, "sign", password="wrong password")
     assert r.status_code == 403
     assert count(app, Signature) == 0
     assert status_of(app, pid) == "final"
@@ -405,9 +308,10 @@ def test_web_failed_or_unfinished_proposal_409(app, client):
     failed = final_proposal(app, answers=FAIL_Q2)
     posted = final_proposal(app, finalize=False)
     login(client, names[0])
-    assert post(client, failed, "sign", password=PASSWORD).status_code == 409
-    assert post(client, posted, "sign", password=PASSWORD).status_code == 409
-    assert post(client, failed, "decline", password=PASSWORD, reason="x").status_code == 409
+    assert committee_post(client, failed, "sign", password=PASSWORD).status_code == 409
+    assert committee_post(client, posted, "sign", password=PASSWORD).status_code == 409
+    declined = committee_post(client, failed, "decline", password=PASSWORD, reason="x")
+    assert declined.status_code == 409
     assert count(app, Signature) == 0
 
 
@@ -427,7 +331,7 @@ def test_web_other_community_404_wrong_role_403(app, client):
     staff = app.test_client()
     login(staff, "staff-hx")
     assert sign_page(staff, pid).status_code == 200  # staff may look
-    assert post(staff, pid, "sign", password=PASSWORD).status_code == 403
+    assert committee_post(staff, pid, "sign", password=PASSWORD).status_code == 403
     assert count(app, Signature) == 0
 
 
@@ -436,12 +340,12 @@ def test_web_decline_shown_to_staff(app, client):
     names = committee_users(app, "hx", 3)
     pid = final_proposal(app)
     login(client, names[0])
-    r = post(client, pid, "decline", password=PASSWORD, reason="方案附件缺少预算明细")
+    r = committee_post(client, pid, "decline", password=PASSWORD, reason="方案附件缺少预算明细")
     assert r.status_code == 303
     with read(app) as s:
         sig = s.scalar(select(Signature))
         assert (sig.decision, sig.reason) == ("decline", "方案附件缺少预算明细")
-    assert post(client, pid, "decline", password="bad", reason="x").status_code == 403
+    assert committee_post(client, pid, "decline", password="bad", reason="x").status_code == 403
     staff = app.test_client()
     login(staff, "staff-hx")
     html = staff.get(f"/staff/proposals/{pid}").get_data(as_text=True)

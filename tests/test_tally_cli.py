@@ -14,9 +14,8 @@ from pathlib import Path
 
 from residents_vote.domain.register import RegisterRow, household_code
 from residents_vote.services import communities, households, proposals
-from tests.helpers import write
-from tests.test_cli import assert_refused
-from tests.test_tally_service import assert_contract_shape, insert_votes
+from tests import factories
+from tests.helpers import assert_contract_shape, refused, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -55,7 +54,7 @@ def proposal(app, *, open_vote: bool = True, rule: str = "civil-major") -> int:
 def test_tally_prints_the_contract_json(runner, app):
     register(app)
     pid = proposal(app)
-    insert_votes(
+    factories.insert_votes(
         app,
         pid,
         {
@@ -101,13 +100,13 @@ def test_tally_of_a_draft_exits_1(runner, app):
     register(app)
     pid = proposal(app, open_vote=False)
     result = runner.invoke(args=["proposal", "tally", str(pid)])
-    assert_refused(result, "draft")
+    refused(result, "draft")
     assert result.stdout == ""
 
 
 def test_tally_of_an_unknown_proposal_exits_1(runner, app):
     result = runner.invoke(args=["proposal", "tally", "4242"])
-    assert_refused(result, "4242")
+    refused(result, "4242")
     assert result.stdout == ""
 
 
@@ -122,7 +121,7 @@ def test_tally_through_the_real_flask_command(app):
     """The operator's command line, as a separate process: `flask --app app proposal tally`."""
     register(app)
     pid = proposal(app)
-    insert_votes(app, pid, {"3-101": ("agree", "invalid")})
+    factories.insert_votes(app, pid, {"3-101": ("agree", "invalid")})
     app.extensions["rv_db"].engine.dispose()
     env = dict(os.environ)
     env.update(

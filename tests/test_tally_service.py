@@ -8,10 +8,7 @@ PostgreSQL when TEST_DATABASE_URL is set.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
-import re
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 
@@ -23,11 +20,11 @@ from sqlalchemy import event, select, text
 from residents_vote.domain import tally as rules
 from residents_vote.domain.register import RegisterRow, household_code
 from residents_vote.domain.tally import ANSWERS, RULES, UnitVote
-from residents_vote.models import STATUSES, ElectorateEntry, Proposal, User, Vote, VoteAnswer
+from residents_vote.models import Proposal, User
 from residents_vote.services import communities, households, proposals, tally, users, voting
-from tests.helpers import PASSWORD, engine, read, sample, write
+from tests.factories import insert_votes
+from tests.helpers import PASSWORD, assert_contract_shape, engine, read, sample, write
 
-AREA_RE = re.compile(r"^[0-9]+\.[0-9]{2}$")
 _serial = itertools.count(1)
 
 
@@ -89,33 +86,6 @@ def make_proposal(
         if open_vote:
             proposals.open_vote(s, proposal, actor="test")
         return proposal.id
-
-
-def insert_votes(app, proposal_id: int, answers: dict[str, tuple[str, ...]]) -> None:
-    """Vote rows straight into the database: household code -> one answer per question."""
-    if not answers:
-        return
-    with write(app) as s:
-        entries = {
-            e.code: e
-            for e in s.scalars(
-                select(ElectorateEntry).where(ElectorateEntry.proposal_id == proposal_id)
-            )
-        }
-        cast_at = dt.datetime.now(dt.UTC)
-        for code, given_answers in answers.items():
-            vote = Vote(
-                proposal_id=proposal_id,
-                household_id=entries[code].household_id,
-                channel="paper",
-                receipt_code=uuid.uuid4().hex[:24],
-                cast_at=cast_at,
-            )
-            vote.answers = [
-                VoteAnswer(question_number=n, proposal_id=proposal_id, answer=a)
-                for n, a in enumerate(given_answers, 1)
-            ]
-            s.add(vote)
 
 
 def staff_user(app, slug: str) -> str:
@@ -189,74 +159,6 @@ def expected_json_questions(
             )
         )
     return out
-
-
-# --------------------------------------------------------------------------- JSON shape
-
-
-def is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def assert_area(value) -> None:
-    assert isinstance(value, str) and AREA_RE.match(value), value
-
-
-def assert_totals(value) -> None:
-    assert set(value) == {"persons", "area"}, value
-    assert is_int(value["persons"]) and value["persons"] >= 0
-    assert_area(value["area"])
-
-
-def assert_contract_shape(data: dict) -> None:
-    """CONTRACT.md "Tally JSON": keys, types, formats (not the numbers)."""
-    assert {"proposal", "electorate", "participation", "questions"} <= set(data)
-    p = data["proposal"]
-    assert {"id", "public_id", "title", "stage", "status", "rule", "headcount", "scope"} <= set(p)
-    assert is_int(p["id"]) and isinstance(p["public_id"], str) and p["public_id"]
-    assert p["status"] in STATUSES and p["status"] != "draft"
-    assert p["rule"] in RULES and p["headcount"] in rules.HEADCOUNTS
-    assert isinstance(p["scope"], list) and all(isinstance(b, str) for b in p["scope"])
-    e = data["electorate"]
-    assert set(e) == {"households", "persons", "area"}
-    assert is_int(e["households"]) and is_int(e["persons"]) and e["persons"] <= e["households"]
-    assert_area(e["area"])
-    assert_totals(data["participation"])
-    rule = RULES[p["rule"]]
-    assert data["questions"], "a proposal has at least one question"
-    for number, q in enumerate(data["questions"], 1):
-        assert set(q) == {
-            "number", "text", *ANSWERS, "thresholds", "conflicts", "passed", "advisory",
-        }  # fmt: skip
-        assert q["number"] == number and isinstance(q["text"], str)
-        for answer in ANSWERS:
-            assert_totals(q[answer])
-        assert sum(q[a]["persons"] for a in ANSWERS) == data["participation"]["persons"]
-        assert len(q["thresholds"]) == len(rule.thresholds)
-        for t, rt in zip(q["thresholds"], rule.thresholds, strict=True):
-            assert set(t) == {
-                "counts", "measure", "of", "ratio", "strict", "required", "actual", "met",
-            }  # fmt: skip
-            assert (t["counts"], t["measure"], t["of"]) == (rt.counts, rt.measure, rt.of)
-            assert t["ratio"] == f"{rt.num}/{rt.den}" and t["strict"] is rt.strict
-            assert isinstance(t["met"], bool)
-            if t["measure"] == "area":
-                assert_area(t["required"])
-                assert_area(t["actual"])
-            else:
-                assert is_int(t["required"]) and is_int(t["actual"])
-        assert isinstance(q["passed"], bool)
-        assert isinstance(q["conflicts"], list)
-        if p["headcount"] == "household":
-            assert q["conflicts"] == []
-        for c in q["conflicts"]:
-            assert set(c) == {"owner_key", "households"}
-            assert isinstance(c["owner_key"], str)
-            assert len(c["households"]) >= 2
-            assert all(isinstance(h, str) for h in c["households"])
-        assert [a["rule"] for a in q["advisory"]] == [r for r in RULES if r != p["rule"]]
-        for a in q["advisory"]:
-            assert set(a) == {"rule", "passed"} and isinstance(a["passed"], bool)
 
 
 # --------------------------------------------------------------------------- property
