@@ -98,6 +98,7 @@ def scenario(browser, live) -> Scenario:
     receipt = vote_on_phone(page, closed.links["1-1-101"], {1: "agree", 2: "oppose"})
     context.close()
     end_voting(live, closed)
+    live.cli("proposal", "close", str(closed.id))  # staff publish: the objection period runs
     return Scenario(open_vote, phone, closed, scheduled, receipt)
 
 
@@ -124,8 +125,8 @@ def _confirm(page, s: Scenario) -> None:
 
 def _objection_refused(page, s: Scenario) -> None:
     _go(page, s.closed.public_url)
+    page.locator("#receipt").fill("AAAA-BBBB-CCCC")  # no household's receipt: refused, 422
     page.locator("#name").fill("张秀英")
-    page.locator("#household").fill("9-9-999")  # not in the electorate: refused, 422
     page.locator("#text").fill("我家的投票没有被计入。")
     page.locator("form[action$=objections] button[type=submit]").tap()
     expect(page.locator("[role=alert]")).to_be_visible()
