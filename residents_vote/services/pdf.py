@@ -36,11 +36,15 @@ from fpdf import FPDF
 from fpdf.enums import TableCellFillMode, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
+from .ballot_geometry import BallotGeometry, GeometryRecorder
+
 __all__ = [
     "BallotCommon",
+    "BallotGeometry",
     "BallotPage",
     "FontNotFoundError",
     "Notice",
+    "ballot_geometry",
     "draw_qr",
     "find_cjk_fonts",
     "new_pdf",
@@ -673,6 +677,7 @@ class _BallotLayout:
         self.mono = _Face(pdf, "courier")
         self.common = common
         self.has_share = has_share
+        self.qr_modules = qr_modules
         # QR area such that the dark symbol itself is QR_SYMBOL_MM wide
         self.qr_size = QR_SYMBOL_MM * (qr_modules + 2 * QUIET_ZONE) / qr_modules
         for step in range(0, 10):
@@ -708,6 +713,8 @@ class _BallotLayout:
         stub_top = PAGE_H - self.BOTTOM - self.STUB_H
         cut_y = stub_top - 3.5
         limit = cut_y - 3.0
+        geo = GeometryRecorder(PAGE_W, PAGE_H, cut_y)
+        ops.parts.append(geo.marks_ops(K))
 
         def lh(size: float, factor: float = 1.45) -> float:
             return size * PT * factor
@@ -823,6 +830,7 @@ class _BallotLayout:
         qx = x1 - self.qr_size
         qy = info_top - 1.5
         self.qr_xy = (qx, qy)
+        geo.qr(qx, qy, self.qr_size, self.qr_modules)
         cap = "手机扫码 · 在线投票"
         cy = qy + self.qr_size + 0.5
         ops.text(bold, 10.5, qx + (self.qr_size - bold.width(cap, 10.5)) / 2, cy, cap)
@@ -865,6 +873,7 @@ class _BallotLayout:
         for i, q in enumerate(c.questions, start=1):
             lines = self._wrap(reg, qsize, q, q_w - 5)
             row_h = max(row_min, len(lines) * qlh + 3.5) + extra
+            geo.row(i, x0, y, cw, row_h)
             ty = y + (row_h - len(lines) * qlh) / 2
             for line in lines:
                 ty += qlh
@@ -874,6 +883,7 @@ class _BallotLayout:
             for j in range(3):
                 bx = x0 + num_w + q_w + j * opt_w + (opt_w - box) / 2
                 ops.rect(bx, y + (row_h - box) / 2, box, box, stroke=1.1)
+                geo.box(i, j, bx, y + (row_h - box) / 2, box, 1.1 * PT)
             y += row_h
             row_tops.append(y)
         ops.rect(x0, table_top, cw, y - table_top, stroke=0.8, gray=0.2)
@@ -926,6 +936,7 @@ class _BallotLayout:
 
         y += line_gap - 2
         xx = fill_line(x0 + 3, y, "业主签名：", 48)
+        geo.signature(xx - 4 - 48, xx - 4, sign_top, y + 1.0)
         xx = fill_line(xx, y, "联系电话：", 36)
         ops.text(reg, ss, xx, y, "日期：")
         dx = xx + reg.width("日期：", ss) + 1
@@ -944,6 +955,7 @@ class _BallotLayout:
         y += line_gap - 1
         xx = fill_line(x0 + 3, y, "代理人姓名：", 30)
         xx = fill_line(xx, y, "代理人签名：", 38)
+        geo.proxy_signature(xx - 4 - 38, xx - 4, y - (line_gap - 1) + 1.2, y + 1.0)
         fill_line(xx, y, "代理人电话：", x1 - 3 - xx - reg.width("代理人电话：", ss) - 1)
         y += 3.5
         ops.rect(x0, sign_top, cw, y - sign_top, stroke=0.8, gray=0.2)
@@ -1000,6 +1012,7 @@ class _BallotLayout:
             ops.line(lx, ry + 0.8, bx + bw - 3, ry + 0.8, width=0.4)
             ry += 5.5
         self.static = ops.getvalue()
+        self.geometry = geo.result()
         self.slots = slots
         return True
 
@@ -1267,3 +1280,13 @@ def render_ballots(
         carrier = _font_carrier(pdf)  # font subsetting overlaps with the workers
         streams = [s for job in pending for s in job.get()]
     return _assemble(carrier, template, streams, media_box)
+
+
+def ballot_geometry(common: BallotCommon, pages: Sequence[BallotPage]) -> BallotGeometry:
+    """Where `render_ballots(common, pages)` puts the corner marks, the QR code, every
+    answer box and the signature lines (millimetres from the top-left corner)."""
+    pages = list(pages)
+    if not pages:
+        raise ValueError("ballot_geometry needs at least one page")
+    _pdf, layout = _ballot_setup(common, pages)
+    return layout.geometry
