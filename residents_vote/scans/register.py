@@ -1,0 +1,152 @@
+"""Find the QR code and register a page image to the printed ballot's geometry.
+
+The QR code (decoded by zxing-cpp) gives the household's link and, from its four
+corners, a first page-to-image homography that already knows the page's rotation
+(any angle, upside down too), scale and perspective. With it the four corner marks
+are looked for near where they must be; when all four are found (or three, helped
+by the QR corners), they give the final homography, which is much more precise
+over the answer table because the marks surround it. A homography whose QR corners
+land more than QR_AGREE_MM away from where zxing saw them is refused in favour of
+the QR-only one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from ..services.ballot_geometry import BallotGeometry
+
+QR_TARGET_SIDE = 1800  # zxing looks at a copy whose longest side is at most this
+MARK_SEARCH_MM = 14.0  # half side of the window a corner mark is looked for in
+QR_AGREE_MM = 2.5
+
+
+@dataclass(frozen=True)
+class QRCode:
+    text: str
+    corners: np.ndarray  # 4x2 float32, image px: top-left, top-right, bottom-right, bottom-left
+
+
+@dataclass(frozen=True)
+class Registration:
+    homography: np.ndarray  # 3x3, page mm -> image px
+    method: str  # "marks" (4 marks), "marks+qr" (3 marks and the QR), "qr"
+    marks_found: int
+    px_per_mm: float
+
+
+def _decode(img: np.ndarray, binarizer) -> list:
+    return zxingcpp.read_barcodes(
+        img,
+        formats=zxingcpp.BarcodeFormat.QRCode,
+        try_rotate=True,
+        try_downscale=True,
+        try_invert=False,
+        binarizer=binarizer,
+    )
+
+
+def find_qr(gray: np.ndarray) -> QRCode | None:
+    """The ballot's QR code: decoded on a reduced copy first (fast), then at full size."""
+    factor = math.ceil(max(gray.shape) / QR_TARGET_SIDE)
+    attempts = []
+    if factor > 1:  # an integer factor: INTER_AREA is a fast block average then
+        scale = 1 / factor
+        small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        attempts.append((small, scale, zxingcpp.Binarizer.LocalAverage))
+    attempts.append((gray, 1.0, zxingcpp.Binarizer.LocalAverage))
+    attempts.append((gray, 1.0, zxingcpp.Binarizer.GlobalHistogram))
+    for img, s, binarizer in attempts:
+        found = [r for r in _decode(img, binarizer) if r.valid and r.text]
+        if not found:
+            continue
+
+        # several QR codes on one page: prefer a ballot link, then the largest
+        def size(r) -> float:
+            p = r.position
+            return abs(p.top_right.x - p.top_left.x) + abs(p.bottom_left.y - p.top_left.y)
+
+        found.sort(key=lambda r: ("/b/" not in r.text, -size(r)))
+        p = found[0].position
+        pts = np.array(
+            [[q.x, q.y] for q in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)],
+            dtype=np.float32,
+        )
+        return QRCode(found[0].text, pts / s)
+    return None
+
+
+def _project(h: np.ndarray, pts_mm: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(pts_mm.reshape(-1, 1, 2).astype(np.float32), h).reshape(-1, 2)
+
+
+def _find_mark(
+    gray: np.ndarray, centre: np.ndarray, px_per_mm: float, side_mm: float
+) -> np.ndarray | None:
+    """Centre (image px) of the solid square mark nearest to `centre`, or None."""
+    half = int(MARK_SEARCH_MM * px_per_mm)
+    cx, cy = int(round(centre[0])), int(round(centre[1]))
+    x0, y0 = max(cx - half, 0), max(cy - half, 0)
+    x1, y1 = min(cx + half, gray.shape[1]), min(cy + half, gray.shape[0])
+    if x1 - x0 < half or y1 - y0 < half:
+        return None
+    win = gray[y0:y1, x0:x1]
+    _t, binary = cv2.threshold(win, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    if _t > 200 or np.count_nonzero(binary) == 0:
+        return None
+    contours, _h = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    want = (side_mm * px_per_mm) ** 2
+    best, best_d = None, None
+    for c in contours:
+        area = cv2.contourArea(c)
+        if not 0.45 * want <= area <= 1.8 * want:
+            continue
+        (_mx, _my), (w, h), _angle = cv2.minAreaRect(c)
+        if w <= 0 or h <= 0 or not 0.75 <= w / h <= 1.33 or area / (w * h) < 0.82:
+            continue
+        m = cv2.moments(c)
+        if m["m00"] <= 0:
+            continue
+        p = np.array([m["m10"] / m["m00"] + x0, m["m01"] / m["m00"] + y0], dtype=np.float32)
+        d = float(np.hypot(*(p - centre)))
+        if best_d is None or d < best_d:
+            best, best_d = p, d
+    return best
+
+
+def register(gray: np.ndarray, geometry: BallotGeometry, qr: QRCode) -> Registration:
+    sym = np.array(geometry.qr_symbol.corners(), dtype=np.float32)
+    h_qr = cv2.getPerspectiveTransform(sym, qr.corners)
+    side_px = np.mean(np.linalg.norm(qr.corners - np.roll(qr.corners, 1, axis=0), axis=1))
+    px_per_mm = float(side_px / geometry.qr_symbol.w)
+
+    mark_mm = np.array([[m.cx, m.cy] for m in geometry.marks], dtype=np.float32)
+    predicted = _project(h_qr, mark_mm)
+    found_mm, found_px = [], []
+    for mm, guess in zip(mark_mm, predicted, strict=True):
+        p = _find_mark(gray, guess, px_per_mm, geometry.marks[0].w)
+        if p is not None:
+            found_mm.append(mm)
+            found_px.append(p)
+    n = len(found_mm)
+    if n == 4:
+        h = cv2.getPerspectiveTransform(np.array(found_mm), np.array(found_px))
+        method = "marks"
+    elif n == 3:
+        src = np.vstack([np.array(found_mm), sym])
+        dst = np.vstack([np.array(found_px), qr.corners])
+        h, _mask = cv2.findHomography(src, dst, 0)
+        method = "marks+qr"
+    else:
+        return Registration(h_qr, "qr", n, px_per_mm)
+    if h is None:
+        return Registration(h_qr, "qr", n, px_per_mm)
+    err = np.linalg.norm(_project(h, sym) - qr.corners, axis=1).max() / px_per_mm
+    if err > QR_AGREE_MM:
+        return Registration(h_qr, "qr", n, px_per_mm)
+    return Registration(h, method, n, px_per_mm)
