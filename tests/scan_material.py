@@ -263,7 +263,8 @@ def flatbed(
     """A sheet-fed / flatbed scan: slightly rotated, blurred, noisy, JPEG."""
     img = rotate(image, float(rng.uniform(-max_angle, max_angle)))
     img = cv2.GaussianBlur(img, (0, 0), float(rng.uniform(0.4, 0.9)))
-    noise = rng.normal(0, float(rng.uniform(2, 7)), img.shape)
+    noise = np.empty(img.shape, dtype=np.float32)
+    cv2.randn(noise, 0.0, float(rng.uniform(2, 7)))
     img = np.clip(img.astype(np.float32) * float(rng.uniform(0.9, 1.0)) + noise, 0, 255)
     q = int(rng.integers(55, 92)) if quality is None else quality
     return jpeg(img.astype(np.uint8), q)
@@ -281,14 +282,15 @@ def phone_photo(image: np.ndarray, rng: np.random.Generator) -> bytes:
     tilt = float(rng.uniform(-0.08, 0.08))
     dst[:, 0] += (dst[:, 1] - canvas_h / 2) * tilt * (dst[:, 0] - canvas_w / 2) / canvas_w
     m = cv2.getPerspectiveTransform(src, dst)
-    color = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    table = np.empty((canvas_h, canvas_w, 3), dtype=np.uint8)
-    table[:] = rng.integers(40, 140, size=3)
-    table = cv2.add(table, rng.integers(0, 25, size=table.shape, dtype=np.uint8))
+    table = np.empty((canvas_h, canvas_w), dtype=np.uint8)
+    cv2.randu(table, 0, 25)
+    table = cv2.add(table, int(rng.integers(40, 140)))
     photo = cv2.warpPerspective(
-        color, m, (canvas_w, canvas_h), dst=table, borderMode=cv2.BORDER_TRANSPARENT
+        image, m, (canvas_w, canvas_h), dst=table, borderMode=cv2.BORDER_TRANSPARENT
     )
-    yy, xx = np.mgrid[0:canvas_h, 0:canvas_w].astype(np.float32)
+    # light and shadow vary slowly: computed on a 1/8 grid, then enlarged
+    gh, gw = canvas_h // 8 + 1, canvas_w // 8 + 1
+    yy, xx = np.mgrid[0:gh, 0:gw].astype(np.float32) * 8
     angle = float(rng.uniform(0, 2 * math.pi))
     ramp = (xx * math.cos(angle) + yy * math.sin(angle)) / max(canvas_w, canvas_h)
     ramp = (ramp - ramp.min()) / (ramp.max() - ramp.min() + 1e-6)
@@ -299,8 +301,12 @@ def phone_photo(image: np.ndarray, rng: np.random.Generator) -> bytes:
         r = float(rng.uniform(0.15, 0.35)) * canvas_w
         shade = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * r * r))
         light *= 1 - float(rng.uniform(0.2, 0.4)) * shade
-    tint = np.array([rng.uniform(0.85, 1.0), rng.uniform(0.92, 1.0), 1.0], dtype=np.float32)
-    out = photo.astype(np.float32) * light[..., None] * tint
-    out = cv2.GaussianBlur(out, (0, 0), float(rng.uniform(0.6, 1.3)))
-    out += rng.normal(0, float(rng.uniform(3, 8)), out.shape).astype(np.float32)
-    return jpeg(np.clip(out, 0, 255).astype(np.uint8), int(rng.integers(75, 92)))
+    light = cv2.resize(light, (canvas_w, canvas_h), interpolation=cv2.INTER_LINEAR)
+    photo = cv2.GaussianBlur(photo, (0, 0), float(rng.uniform(0.6, 1.3)))
+    lit = cv2.multiply(photo, light, dtype=cv2.CV_32F)
+    noise = np.empty((canvas_h, canvas_w), dtype=np.float32)
+    cv2.randn(noise, 0.0, float(rng.uniform(3, 8)))
+    lit = cv2.add(lit, noise)
+    tint = (float(rng.uniform(0.85, 1.0)), float(rng.uniform(0.92, 1.0)), 1.0)  # B, G, R
+    color = cv2.merge([cv2.convertScaleAbs(lit, alpha=t) for t in tint])
+    return jpeg(color, int(rng.integers(75, 92)))

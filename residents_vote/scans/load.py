@@ -4,12 +4,13 @@ A scanner's PDF holds one image per page; the page is rendered at that image's o
 resolution (clamped to 150-600 dpi, and to RENDER_MAX_DPI for the work itself: the
 reader needs ~6 pixels per millimetre, more only costs time). A PDF without images
 (e.g. the printed ballot file itself) is rendered at DEFAULT_DPI. Photos are turned
-upright by their EXIF orientation and shrunk to at most MAX_SIDE pixels.
+upright by their EXIF orientation; very large ones are shrunk.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,8 @@ import numpy as np
 MIN_DPI, MAX_DPI = 150, 600
 RENDER_MAX_DPI = 300
 DEFAULT_DPI = 200
-MAX_SIDE = 3600  # longest side of a photo worked on (a 300 dpi A4 page is 3508)
+MAX_SIDE = 4300  # longer photos are shrunk by an integer factor (12 MP: 4032 px)
+EXIF_ORIENTATION = 0x0112
 
 
 class UnreadableFile(ValueError):
@@ -89,19 +91,22 @@ def image_page(data: bytes) -> LoadedPage:
     try:
         img = Image.open(io.BytesIO(data))
         if img.format == "JPEG":
-            img.draft("L", (MAX_SIDE, MAX_SIDE))  # decode straight to gray, smaller if huge
-        img = ImageOps.exif_transpose(img)
+            img.draft("L", img.size)  # decode the luminance only
+        if img.getexif().get(EXIF_ORIENTATION, 1) != 1:
+            img = ImageOps.exif_transpose(img)
+        dpi = img.info.get("dpi")
+        img = img.convert("L") if img.mode != "L" else img
+        arr = np.asarray(img)
     except (UnidentifiedImageError, OSError) as exc:
         raise UnreadableFile(f"not a PDF or an image: {exc}") from exc
-    dpi = img.info.get("dpi")
-    img = img.convert("L")
-    arr = np.asarray(img)
-    scale = MAX_SIDE / max(arr.shape)
-    if scale < 1:
+    factor = math.ceil(max(arr.shape) / MAX_SIDE)
+    if factor > 1:  # an integer factor keeps INTER_AREA a fast block average
         import cv2
 
-        arr = cv2.resize(arr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    known = float(dpi[0]) * min(scale, 1) if dpi and dpi[0] and dpi[0] > 50 else None
+        arr = cv2.resize(arr, None, fx=1 / factor, fy=1 / factor, interpolation=cv2.INTER_AREA)
+    known = None
+    if dpi and dpi[0] and float(dpi[0]) > 50:
+        known = float(dpi[0]) / factor
     return LoadedPage(1, np.ascontiguousarray(arr), known)
 
 

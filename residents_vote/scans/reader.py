@@ -11,8 +11,8 @@ Steps (array operations only, OpenCV and NumPy):
    (a ring of their stroke, minus the paper just outside) within +-ROW_SEARCH_MM, so
    paper curl or lens distortion left by the homography does not move a box.
 4. A box's `fill` is the mean darkness inside its frame (inset INSET_MM from the
-   stroke) minus the paper's own (median darkness of the row's answer cells around
-   the boxes). A question is decided with a margin: one box >= MARK_FILL and every
+   stroke) minus the paper's own (mean darkness of the paper in a band around the
+   box, ink left out). A question is decided with a margin: one box >= MARK_FILL and every
    other box <= EMPTY_FILL gives that answer; all boxes <= EMPTY_FILL is `blank`; two
    or more boxes >= MARK_FILL is `multiple`; anything else (a box between the two
    thresholds, a frame that cannot be found) is `unclear`.
@@ -199,19 +199,25 @@ def _frame_ring(canon: _Canon, r: Rect, stroke: float) -> float:
     return ring - band
 
 
-def _paper_level(canon: _Canon, q: QuestionBoxes, dx: float, dy: float) -> float:
-    """Median darkness of the row's answer cells, boxes (and 1.5 mm around) left out."""
-    x0, x1 = q.agree.x - 4.0, q.abstain.x1 + 4.0
-    cells = Rect(x0, q.row.y + 0.8, x1 - x0, q.row.h - 1.6)
-    ys, xs = canon.region(cells, dx, dy)
-    a = canon.dark[ys, xs]
-    mask = np.ones(a.shape, dtype=bool)
-    for _name, b in q.boxes():
-        by, bx = canon.region(b.grown(1.5), dx, dy)
-        oy, ox = ys.start, xs.start
-        mask[by.start - oy : by.stop - oy, bx.start - ox : bx.stop - ox] = False
-    vals = a[mask]
-    return float(np.median(vals)) if vals.size else 0.0
+def _paper_around(canon: _Canon, r: Rect, stroke: float) -> float:
+    """Mean darkness of the paper in a band 0.9-3.5 mm around a box's frame, ink left out.
+
+    Local on every side, so a shadow's slope across the row cancels out; a mean, like
+    the boxes' fill (noise clipped at white is skewed, its median would be off).
+    """
+    half = stroke / 2
+    oy, ox = canon.region(r.grown(half + 3.5))
+    iy, ix = canon.region(r.grown(half + 0.9))
+    a = canon.dark[oy, ox]
+    paper = a < INK_D
+    cut = (
+        slice(iy.start - oy.start, iy.stop - oy.start),
+        slice(ix.start - ox.start, ix.stop - ox.start),
+    )
+    inner, inner_d = paper[cut], a[cut]
+    n = int(paper.sum()) - int(inner.sum())
+    total = float(a[paper].sum()) - float(inner_d[inner].sum())
+    return total / n if n > 0 else 0.0
 
 
 def _read_row(canon: _Canon, q: QuestionBoxes, stroke: float, search: float) -> QuestionReading:
@@ -230,11 +236,11 @@ def _read_row(canon: _Canon, q: QuestionBoxes, stroke: float, search: float) -> 
         # position of the template's origin in page mm, vs where it should be
         dx = (xs.start + bx) / p + canon.x0 - (q.agree.x - margin)
         dy = (ys.start + by) / p + canon.y0 - (q.agree.y - margin)
-    paper = _paper_level(canon, q, dx, dy)
     inset = stroke / 2 + INSET_MM
     measures = []
     for name, r in q.boxes():
         frame = _frame_ring(canon, r.moved(dx, dy), stroke)
+        paper = _paper_around(canon, r.moved(dx, dy), stroke)
         iy, ix = canon.region(r.grown(-inset), dx, dy)
         inner = canon.dark[iy, ix] - paper
         fill = float(inner.mean()) if inner.size else 0.0
