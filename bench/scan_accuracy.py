@@ -67,6 +67,7 @@ LONG = dataclasses.replace(
     ),
 )
 
+DUMP: Path | None = None
 DOUBTS = ("blank", "two", "crossed", "stray", "unsigned")
 
 
@@ -114,6 +115,7 @@ def make_material(condition: str, n: int, seed: int) -> list[dict]:
                     "doubt": doubt,
                     "geo": geo,
                     "plan": plan,
+                    "condition": condition,
                 }
             )
     order = rng.permutation(len(items))
@@ -170,6 +172,14 @@ def score(items: list[dict], results: list[tuple]) -> dict:
                     out["review_right_reason"] += 1
             elif expect_ok:
                 out["review_clean"] += 1
+                if DUMP:
+                    DUMP.mkdir(parents=True, exist_ok=True)
+                    name = f"{item['condition']}-{out['pages']:04d}"
+                    (DUMP / f"{name}.jpg").write_bytes(item["blob"])
+                    (DUMP / f"{name}.txt").write_text(
+                        f"plan {item['plan']}\nread {reading.answers} {reading.reasons}\n"
+                        + "\n".join(str(q) for q in reading.questions)
+                    )
                 out[f"review_clean:{'+'.join(decision.reasons)}"] += 1
         # measures by truth, for choosing thresholds
         if reading.qr is None:
@@ -215,7 +225,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--measures", action="store_true", help="print measure distributions")
+    ap.add_argument("--dump", type=Path, help="save the clean pages sent to review here")
     args = ap.parse_args()
+    global DUMP
+    DUMP = args.dump
     total_wrong = 0
     print(
         f"scan reader benchmark: {args.pages} pages per condition, seed {args.seed}, "

@@ -42,8 +42,8 @@ ROW_SEARCH_QR_MM = 3.5  # after a registration by the QR code only
 INSET_MM = 0.65  # inside a box, distance kept from the middle of its frame stroke
 INK_D = 0.22  # darkness above the paper's that counts a pixel as ink
 
-MARK_FILL = 0.022  # a box with at least this mean darkness holds a mark
-EMPTY_FILL = 0.009  # a box with at most this holds none
+MARK_FILL = 0.011  # a box with at least this mean darkness holds a mark
+EMPTY_FILL = 0.006  # a box with at most this holds none
 FRAME_MIN = 0.12  # a printed frame darker than its surroundings by less: not found
 SIGNED_INK = 0.012  # share of ink pixels in the signature area
 UNSIGNED_INK = 0.003
@@ -199,15 +199,21 @@ def _frame_ring(canon: _Canon, r: Rect, stroke: float) -> float:
     return ring - band
 
 
-def _paper_around(canon: _Canon, r: Rect, stroke: float) -> float:
+def _paper_around(canon: _Canon, r: Rect, cell: Rect, stroke: float) -> float:
     """Mean darkness of the paper in a band 0.9-3.5 mm around a box's frame, ink left out.
 
+    The band stays 0.7 mm inside the box's table cell (the table's lines are not paper).
     Local on every side, so a shadow's slope across the row cancels out; a mean, like
     the boxes' fill (noise clipped at white is skewed, its median would be off).
     """
     half = stroke / 2
-    oy, ox = canon.region(r.grown(half + 3.5))
+    grown, inner_cell = r.grown(half + 3.5), cell.grown(-0.7)
+    x0, y0 = max(grown.x, inner_cell.x), max(grown.y, inner_cell.y)
+    x1, y1 = min(grown.x1, inner_cell.x1), min(grown.y1, inner_cell.y1)
+    oy, ox = canon.region(Rect(x0, y0, x1 - x0, y1 - y0))
     iy, ix = canon.region(r.grown(half + 0.9))
+    iy = slice(max(iy.start, oy.start), min(iy.stop, oy.stop))
+    ix = slice(max(ix.start, ox.start), min(ix.stop, ox.stop))
     a = canon.dark[oy, ox]
     paper = a < INK_D
     cut = (
@@ -240,7 +246,8 @@ def _read_row(canon: _Canon, q: QuestionBoxes, stroke: float, search: float) -> 
     measures = []
     for name, r in q.boxes():
         frame = _frame_ring(canon, r.moved(dx, dy), stroke)
-        paper = _paper_around(canon, r.moved(dx, dy), stroke)
+        cell = Rect(r.cx - pitch / 2, q.row.y, pitch, q.row.h).moved(dx, dy)
+        paper = _paper_around(canon, r.moved(dx, dy), cell, stroke)
         iy, ix = canon.region(r.grown(-inset), dx, dy)
         inner = canon.dark[iy, ix] - paper
         fill = float(inner.mean()) if inner.size else 0.0

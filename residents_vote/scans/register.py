@@ -119,34 +119,52 @@ def _find_mark(
     return best
 
 
+def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Least-squares affine map (3x3) taking src points to dst points."""
+    a = np.hstack([src.astype(np.float64), np.ones((len(src), 1))])
+    sol, *_rest = np.linalg.lstsq(a, dst.astype(np.float64), rcond=None)
+    return np.vstack([sol.T, [0.0, 0.0, 1.0]])
+
+
+def _fit(mm: list, px: list, sym: np.ndarray, qr_px: np.ndarray) -> tuple[np.ndarray, str]:
+    """The page-to-image map from the marks found (and the QR corners when needed)."""
+    n = len(mm)
+    if n == 4:
+        return cv2.getPerspectiveTransform(np.array(mm), np.array(px)), "marks"
+    src = np.vstack([np.array(mm).reshape(-1, 2), sym]).astype(np.float32)
+    dst = np.vstack([np.array(px).reshape(-1, 2), qr_px]).astype(np.float32)
+    if n == 3:
+        h, _mask = cv2.findHomography(src, dst, 0)
+        if h is not None:
+            return h, "marks+qr"
+    # a small QR code's corners extrapolate its perspective badly: affine only
+    return _affine(src, dst), "marks+qr" if n else "qr"
+
+
 def register(gray: np.ndarray, geometry: BallotGeometry, qr: QRCode) -> Registration:
     sym = np.array(geometry.qr_symbol.corners(), dtype=np.float32)
-    h_qr = cv2.getPerspectiveTransform(sym, qr.corners)
     side_px = np.mean(np.linalg.norm(qr.corners - np.roll(qr.corners, 1, axis=0), axis=1))
     px_per_mm = float(side_px / geometry.qr_symbol.w)
+    h_qr = _affine(sym, qr.corners)
 
     mark_mm = np.array([[m.cx, m.cy] for m in geometry.marks], dtype=np.float32)
-    predicted = _project(h_qr, mark_mm)
-    found_mm, found_px = [], []
-    for mm, guess in zip(mark_mm, predicted, strict=True):
-        p = _find_mark(gray, guess, px_per_mm, geometry.marks[0].w)
-        if p is not None:
-            found_mm.append(mm)
-            found_px.append(p)
-    n = len(found_mm)
-    if n == 4:
-        h = cv2.getPerspectiveTransform(np.array(found_mm), np.array(found_px))
-        method = "marks"
-    elif n == 3:
-        src = np.vstack([np.array(found_mm), sym])
-        dst = np.vstack([np.array(found_px), qr.corners])
-        h, _mask = cv2.findHomography(src, dst, 0)
-        method = "marks+qr"
-    else:
-        return Registration(h_qr, "qr", n, px_per_mm)
-    if h is None:
-        return Registration(h_qr, "qr", n, px_per_mm)
+    side = geometry.marks[0].w
+    found: dict[int, np.ndarray] = {}
+    guess = h_qr
+    for _round in range(2):  # again with a better guess when some marks were missed
+        predicted = _project(guess, mark_mm)
+        for i, centre in enumerate(predicted):
+            if i not in found:
+                p = _find_mark(gray, centre, px_per_mm, side)
+                if p is not None:
+                    found[i] = p
+        if len(found) in (0, 4):
+            break
+        keys = sorted(found)
+        guess, _method = _fit([mark_mm[i] for i in keys], [found[i] for i in keys], sym, qr.corners)
+    keys = sorted(found)
+    h, method = _fit([mark_mm[i] for i in keys], [found[i] for i in keys], sym, qr.corners)
     err = np.linalg.norm(_project(h, sym) - qr.corners, axis=1).max() / px_per_mm
     if err > QR_AGREE_MM:
-        return Registration(h_qr, "qr", n, px_per_mm)
-    return Registration(h, method, n, px_per_mm)
+        return Registration(h_qr, "qr", len(found), px_per_mm)
+    return Registration(h, method, len(found), px_per_mm)
