@@ -37,6 +37,13 @@ class Rect:
     def y1(self) -> float:
         return self.y + self.h
 
+    def grown(self, d: float) -> Rect:
+        """The rect with d added on every side (d < 0 shrinks it)."""
+        return Rect(self.x - d, self.y - d, self.w + 2 * d, self.h + 2 * d)
+
+    def moved(self, dx: float, dy: float) -> Rect:
+        return Rect(self.x + dx, self.y + dy, self.w, self.h)
+
     def corners(self) -> tuple[tuple[float, float], ...]:
         """Top-left, top-right, bottom-right, bottom-left."""
         return ((self.x, self.y), (self.x1, self.y), (self.x1, self.y1), (self.x, self.y1))
