@@ -267,3 +267,32 @@ def test_decision_combines_image_reasons_with_database_facts():
     assert set(d.reasons) <= set(CODES)
     with pytest.raises(ValueError):
         decide(["smudged"])
+
+
+# --------------------------------------------------------------------------- the app's own print
+
+
+def test_ballots_printed_by_the_app_are_read_with_the_printing_geometry(app):
+    """printing.ballots_pdf and printing.ballot_geometry agree: the reader finds the QR
+    code of each household's link and the answers marked on the app's own PDF."""
+    from residents_vote.services import ballots, printing, proposals
+    from tests import factories
+    from tests.helpers import write
+
+    world = factories.voting_world(app, issue=False)
+    with write(app) as s:
+        proposal = proposals.lock(s, world.proposal_id)
+        issued = ballots.issue(s, proposal, actor="test")
+        pdf = printing.ballots_pdf(s, proposal, issued)
+        geo = printing.ballot_geometry(s, proposal, issued)
+        base = app.config["BASE_URL"]
+        urls = [i.url(base) for i in issued]
+    assert len(geo.questions) >= 1
+    rng = np.random.default_rng(1)
+    image = sm.render(pdf, DPI)[0]
+    plan = {q.number: ("tick", ANSWERS[(q.number - 1) % 3]) for q in geo.questions}
+    truth = sm.mark_page(image, DPI, geo, rng, plan=plan)
+    reading = read_blob(scanned(sm.cut_stub(image, DPI, geo, rng), angle=-1.5), geo)
+    assert reading.qr == urls[0]
+    assert reading.answers == truth.answers
+    assert decide(reading.reasons).status == "ok"

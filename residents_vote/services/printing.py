@@ -29,12 +29,10 @@ def ballot_common(proposal: Proposal, community: Community) -> pdf.BallotCommon:
     )
 
 
-def ballots_pdf(
-    session: Session, proposal: Proposal, issued: list[ballots.Issued], *, shares=None
-) -> bytes:
-    """One A4 page per issued ballot, with the QR code of its link."""
+def _ballot_pages(
+    session: Session, proposal: Proposal, issued: list[ballots.Issued], shares=None
+) -> list[pdf.BallotPage]:
     base = current_app.config["BASE_URL"]
-    community = proposal.community
     pages = []
     for item, entry, household in ballots.print_rows(session, proposal, issued):
         share = ""
@@ -53,7 +51,24 @@ def ballots_pdf(
                 share=share,
             )
         )
-    return pdf.render_ballots(ballot_common(proposal, community), pages)
+    return pages
+
+
+def ballots_pdf(
+    session: Session, proposal: Proposal, issued: list[ballots.Issued], *, shares=None
+) -> bytes:
+    """One A4 page per issued ballot, with the QR code of its link."""
+    pages = _ballot_pages(session, proposal, issued, shares)
+    return pdf.render_ballots(ballot_common(proposal, proposal.community), pages)
+
+
+def ballot_geometry(
+    session: Session, proposal: Proposal, issued: list[ballots.Issued], *, shares=None
+) -> pdf.BallotGeometry:
+    """Where `ballots_pdf` with the same arguments puts the corner marks, the QR code,
+    the answer boxes and the signature line: what the scan reader reads against."""
+    pages = _ballot_pages(session, proposal, issued, shares)
+    return pdf.ballot_geometry(ballot_common(proposal, proposal.community), pages)
 
 
 def links_csv(issued: list[ballots.Issued]) -> bytes:
