@@ -7,7 +7,9 @@ are looked for near where they must be; when all four are found (or three, helpe
 by the QR corners), they give the final homography, which is much more precise
 over the answer table because the marks surround it. A homography whose QR corners
 land more than QR_AGREE_MM away from where zxing saw them is refused in favour of
-the QR-only one.
+the QR-only one (an affine map: a small QR code's perspective extrapolates badly),
+and so is one that would make the page's scale at a mark differ from the QR code's
+by more than a factor of two.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import zxingcpp
 from ..services.ballot_geometry import BallotGeometry
 
 QR_TARGET_SIDE = 1800  # zxing looks at a copy whose longest side is at most this
-MARK_SEARCH_MM = 14.0  # half side of the window a corner mark is looked for in
+# half side of the window a corner mark is looked for in: first around where the QR
+# code says, then (for the marks still missing) where the marks found so far say
+MARK_SEARCH_ROUNDS_MM = (14.0, 30.0, 55.0)
 QR_AGREE_MM = 2.5
 
 
@@ -85,20 +89,31 @@ def _project(h: np.ndarray, pts_mm: np.ndarray) -> np.ndarray:
     return cv2.perspectiveTransform(pts_mm.reshape(-1, 1, 2).astype(np.float32), h).reshape(-1, 2)
 
 
+def _local_scale(h: np.ndarray, point_mm: np.ndarray) -> float:
+    """Image pixels per page millimetre at a point of the page under map h."""
+    pts = np.array([point_mm, point_mm + (1, 0), point_mm + (0, 1)], dtype=np.float32)
+    p0, px, py = _project(h, pts)
+    (ax, ay), (bx, by) = px - p0, py - p0
+    return float(np.sqrt(abs(ax * by - ay * bx)))
+
+
 def _find_mark(
-    gray: np.ndarray, centre: np.ndarray, px_per_mm: float, side_mm: float
+    gray: np.ndarray, centre: np.ndarray, px_per_mm: float, side_mm: float, search_mm: float
 ) -> np.ndarray | None:
     """Centre (image px) of the solid square mark nearest to `centre`, or None."""
-    half = int(MARK_SEARCH_MM * px_per_mm)
+    half = int(search_mm * px_per_mm)
     cx, cy = int(round(centre[0])), int(round(centre[1]))
     x0, y0 = max(cx - half, 0), max(cy - half, 0)
     x1, y1 = min(cx + half, gray.shape[1]), min(cy + half, gray.shape[0])
     if x1 - x0 < half or y1 - y0 < half:
         return None
     win = gray[y0:y1, x0:x1]
-    _t, binary = cv2.threshold(win, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    if _t > 200 or np.count_nonzero(binary) == 0:
-        return None
+    # darker than the local mean (a block three marks wide): a shadow or the table
+    # around the sheet does not join the mark to anything else
+    block = int(3 * side_mm * px_per_mm) | 1
+    binary = cv2.adaptiveThreshold(
+        win, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, max(block, 3), 20
+    )
     contours, _h = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     want = (side_mm * px_per_mm) ** 2
     best, best_d = None, None
@@ -109,6 +124,9 @@ def _find_mark(
         (_mx, _my), (w, h), _angle = cv2.minAreaRect(c)
         if w <= 0 or h <= 0 or not 0.75 <= w / h <= 1.33 or area / (w * h) < 0.82:
             continue
+        bx, by, bw, bh = cv2.boundingRect(c)
+        if np.count_nonzero(binary[by : by + bh, bx : bx + bw]) < 0.8 * area:
+            continue  # hollow (a printed frame), not a solid mark
         m = cv2.moments(c)
         if m["m00"] <= 0:
             continue
@@ -151,20 +169,24 @@ def register(gray: np.ndarray, geometry: BallotGeometry, qr: QRCode) -> Registra
     side = geometry.marks[0].w
     found: dict[int, np.ndarray] = {}
     guess = h_qr
-    for _round in range(2):  # again with a better guess when some marks were missed
+    # again with a better guess and a wider window when some marks were missed (a
+    # photo's perspective moves the far marks away from where the QR code alone says)
+    for search in MARK_SEARCH_ROUNDS_MM:
         predicted = _project(guess, mark_mm)
         for i, centre in enumerate(predicted):
             if i not in found:
-                p = _find_mark(gray, centre, px_per_mm, side)
+                scale = _local_scale(guess, mark_mm[i])
+                p = _find_mark(gray, centre, scale, side, search)
                 if p is not None:
                     found[i] = p
-        if len(found) in (0, 4):
+        if len(found) == 4:
             break
         keys = sorted(found)
         guess, _method = _fit([mark_mm[i] for i in keys], [found[i] for i in keys], sym, qr.corners)
     keys = sorted(found)
     h, method = _fit([mark_mm[i] for i in keys], [found[i] for i in keys], sym, qr.corners)
     err = np.linalg.norm(_project(h, sym) - qr.corners, axis=1).max() / px_per_mm
-    if err > QR_AGREE_MM:
+    scales = [_local_scale(h, p) / px_per_mm for p in mark_mm]
+    if err > QR_AGREE_MM or not all(0.5 < s < 2.0 for s in scales):
         return Registration(h_qr, "qr", len(found), px_per_mm)
     return Registration(h, method, len(found), px_per_mm)
