@@ -201,17 +201,18 @@ def score(items: list[dict], results: list[tuple]) -> dict:
     return out
 
 
-def timed_read(items: list[dict], workers: int) -> tuple[list[tuple], float, float]:
-    t0 = time.perf_counter()
+def timed_read(items: list[dict], workers: int) -> tuple[list[tuple], float, float, float]:
+    t0, c0 = time.perf_counter(), time.process_time()
     results = [read_one(it["blob"], it["geo"]) for it in items]
     single = len(items) / (time.perf_counter() - t0)
+    per_cpu_s = len(items) / (time.process_time() - c0)
     multi = single
     if workers > 1:
         t0 = time.perf_counter()
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             pool.map(_worker, [(it["blob"], it["geo"]) for it in items], chunksize=4)
         multi = len(items) / (time.perf_counter() - t0)
-    return results, single, multi
+    return results, single, multi, per_cpu_s
 
 
 def pct(a: int, b: int) -> str:
@@ -238,7 +239,7 @@ def main() -> int:
         t0 = time.perf_counter()
         items = make_material(condition, args.pages, args.seed)
         made = time.perf_counter() - t0
-        results, single, multi = timed_read(items, args.workers)
+        results, single, multi, per_cpu_s = timed_read(items, args.workers)
         s = score(items, results)
         total_wrong += s["wrong_ok"]
         print(f"\n=== {condition}: {s['pages']} pages (material made in {made:.0f} s)")
@@ -264,8 +265,8 @@ def main() -> int:
         if clean_rev:
             print(f"  clean pages sent to review, why: {clean_rev}")
         print(
-            f"  speed: {single:.1f} pages/s in one process, {multi:.1f} pages/s "
-            f"with {args.workers} workers"
+            f"  speed: {single:.1f} pages/s in one process ({per_cpu_s:.1f} pages per CPU "
+            f"second), {multi:.1f} pages/s with {args.workers} worker processes"
         )
         if args.measures:
             for key, vals in sorted(s["measures"].items()):

@@ -39,7 +39,8 @@ from .register import QRCode, Registration, find_qr, register
 CANON_PX_PER_MM = 8.0
 ROW_SEARCH_MM = 1.6  # after a registration by the corner marks
 ROW_SEARCH_QR_MM = 3.5  # after a registration by the QR code only
-INSET_MM = 0.65  # inside a box, distance kept from the middle of its frame stroke
+INSET_MM = 0.75  # inside a box, distance kept from the middle of its frame stroke
+DARK_BLUR_PX = 1.2  # Gaussian sigma on the darkness image, canonical pixels
 INK_D = 0.22  # darkness above the paper's that counts a pixel as ink
 
 MARK_FILL = 0.011  # a box with at least this mean darkness holds a mark
@@ -147,6 +148,9 @@ def _warp(gray: np.ndarray, reg: Registration, roi: Rect) -> _Canon:
     paper = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     np.maximum(paper, 40.0, out=paper)
     dark = 1.0 - canon.astype(np.float32) / paper
+    # a light blur keeps every stroke's mass but takes the grain out of a noisy photo,
+    # so telling ink from paper (INK_D) does not cut the noise off one-sidedly
+    dark = cv2.GaussianBlur(dark, (0, 0), DARK_BLUR_PX)
     return _Canon(roi.x, roi.y, canon, dark)
 
 
