@@ -45,7 +45,7 @@ INK_D = 0.22  # darkness above the paper's that counts a pixel as ink
 
 MARK_FILL = 0.011  # a box with at least this mean darkness holds a mark
 EMPTY_FILL = 0.006  # a box with at most this holds none
-FRAME_MIN = 0.12  # a printed frame darker than its surroundings by less: not found
+FRAME_MIN = 0.3  # a printed frame darker than its surroundings by less: not there (ok: >= 0.42)
 SIGNED_INK = 0.012  # share of ink pixels in the signature area
 UNSIGNED_INK = 0.003
 
