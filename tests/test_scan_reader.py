@@ -296,3 +296,45 @@ def test_ballots_printed_by_the_app_are_read_with_the_printing_geometry(app):
     assert reading.qr == urls[0]
     assert reading.answers == truth.answers
     assert decide(reading.reasons).status == "ok"
+
+
+def test_a_page_that_is_not_this_ballot_is_never_certain(printed):
+    """Another document with a QR code (a poster, another layout): no frame is found
+    where the geometry says, so nothing is read as an answer."""
+    import segno
+
+    _pdf, geo, _pages = printed
+    out = io.BytesIO()
+    segno.make("https://vote.example.org/b/someone-else", error="m").save(
+        out, kind="png", scale=10, border=4
+    )
+    qr = cv2.imdecode(np.frombuffer(out.getvalue(), np.uint8), cv2.IMREAD_GRAYSCALE)
+    page = np.full((2339, 1654), 255, np.uint8)
+    page[200 : 200 + qr.shape[0], 900 : 900 + qr.shape[1]] = qr
+    reading = read_page(page, geo)
+    assert reading.qr == "https://vote.example.org/b/someone-else"
+    assert set(reading.answers.values()) == {"unclear"}
+    assert decide(reading.reasons).status == "review"
+
+
+def test_a_ballot_read_against_another_layout_is_never_certain(printed, blank_pages):
+    """A ballot whose rows sit elsewhere (other questions) read with this geometry: no
+    box frame is where it is looked for (but in the last row, which lines up), so
+    the page goes to review and no row is read as another's."""
+    import dataclasses
+
+    _pdf, geo, _pages = printed
+    q1, q2, q3 = sm.COMMON.questions
+    other = dataclasses.replace(sm.COMMON, questions=(q2, q3, q1))
+    pages = sm.ballot_pages(1)
+    other_geo = ballot_geometry(other, pages)
+    assert abs(other_geo.questions[0].agree.y - geo.questions[0].agree.y) > 2
+    image = sm.render(render_ballots(other, pages), DPI)[0]
+    sm.mark_page(image, DPI, other_geo, np.random.default_rng(2), plan=PLAN)
+    blob = scanned(image)
+    assert read_blob(blob, other_geo).answers == EXPECTED
+    wrong = read_blob(blob, geo)
+    assert "unclear" in wrong.answers.values()
+    for number, answer in wrong.answers.items():  # a row that does line up reads right
+        assert answer in ("unclear", EXPECTED[number])
+    assert decide(wrong.reasons).status == "review"

@@ -3,26 +3,33 @@
 Steps (array operations only, OpenCV and NumPy):
 
 1. QR code and registration (register.py): page millimetres -> image pixels.
-2. The answer table and the signature block are warped into the page's own frame at
-   CANON_PX_PER_MM; uneven light is taken out by dividing by the paper's brightness
-   (a max filter over ~15 mm on a 1 px/mm copy, which removes strokes, ticks and even
-   filled boxes, then smoothed). Darkness d = 1 - pixel / paper: 0 on paper, ~1 on ink.
+2. The answer columns and the signature block are warped into the page's own frame
+   at CANON_PX_PER_MM; uneven light is taken out by dividing by the paper's
+   brightness (a max filter over ~15 mm on a 1 px/mm copy, which removes strokes,
+   ticks and even filled boxes, then smoothed). Darkness d = 1 - pixel / paper: 0 on
+   paper, ~1 on ink, lightly blurred (DARK_BLUR_PX) to take the grain out of photos.
 3. Each table row is located again by matching the printed frames of its three boxes
    (a ring of their stroke, minus the paper just outside) within +-ROW_SEARCH_MM, so
-   paper curl or lens distortion left by the homography does not move a box.
+   paper curl or lens distortion left by the homography does not move a box. A box
+   whose frame then measures less than FRAME_MIN is not where the geometry says (a
+   wrong registration, another layout): its question is `unclear`.
 4. A box's `fill` is the mean darkness inside its frame (inset INSET_MM from the
-   stroke) minus the paper's own (mean darkness of the paper in a band around the
-   box, ink left out). A question is decided with a margin: one box >= MARK_FILL and every
-   other box <= EMPTY_FILL gives that answer; all boxes <= EMPTY_FILL is `blank`; two
-   or more boxes >= MARK_FILL is `multiple`; anything else (a box between the two
-   thresholds, a frame that cannot be found) is `unclear`.
+   stroke's middle) minus the paper's own (mean darkness of the paper in a band around
+   the box inside its table cell, ink left out). A question is decided with a margin:
+   one box >= MARK_FILL and every other box <= EMPTY_FILL gives that answer; all boxes
+   <= EMPTY_FILL is `blank`; two or more boxes >= MARK_FILL is `multiple`; anything
+   else (a box between the two thresholds, a frame not found) is `unclear`. A mark
+   crossed out and another box ticked is `multiple`: a person decides.
 5. The owner's signature area (above the printed line after 业主签名：, that line
    located again and left out) is `signed` when at least SIGNED_INK of it is ink,
-   not signed below UNSIGNED_INK, and undecided (None) in between.
+   not signed at most UNSIGNED_INK, and undecided (None, reason `unsigned`) between.
+   A proxy's signature alone is reported (`proxy_signed`) but leaves the page
+   `unsigned`: the proxy's written authorisation is for a person to check.
 
-The thresholds are chosen from the measurements of bench/scan_accuracy.py (see its
-docstring for the figures): empty boxes of every condition measure below ~0.005,
-the lightest deliberate mark (a thin pencil tick) above ~0.02.
+The thresholds are chosen from the measurements of bench/scan_accuracy.py (its
+docstring has the figures): empty boxes measure at most ~0.005 in every condition,
+the lightest deliberate mark (a thin light pencil tick) at least ~0.013; found frames
+at least ~0.42; signatures at least ~0.035 ink, unsigned areas 0.
 """
 
 from __future__ import annotations
