@@ -97,6 +97,23 @@ def _local_scale(h: np.ndarray, point_mm: np.ndarray) -> float:
     return float(np.sqrt(abs(ax * by - ay * bx)))
 
 
+def _on_paper(
+    win: np.ndarray, white: np.ndarray, x: int, y: int, w: int, h: int, px_per_mm: float
+) -> bool:
+    """A printed mark has paper all around it: the band 1-2.5 mm outside its box is
+    bright (not the table beside the sheet, not more print)."""
+    a, b = int(1.0 * px_per_mm), int(2.5 * px_per_mm)
+    y0, y1 = max(y - b, 0), min(y + h + b, win.shape[0])
+    x0, x1 = max(x - b, 0), min(x + w + b, win.shape[1])
+    outer = win[y0:y1, x0:x1].astype(np.float32)
+    ref = white[y0:y1, x0:x1].astype(np.float32)
+    mask = np.ones(outer.shape, dtype=bool)
+    mask[max(y - a - y0, 0) : y + h + a - y0, max(x - a - x0, 0) : x + w + a - x0] = False
+    if not mask.any():
+        return False
+    return float(np.mean(outer[mask] / np.maximum(ref[mask], 1.0))) > 0.75
+
+
 def _find_mark(
     gray: np.ndarray, centre: np.ndarray, px_per_mm: float, side_mm: float, search_mm: float
 ) -> np.ndarray | None:
@@ -124,8 +141,12 @@ def _find_mark(
         if w <= 0 or h <= 0 or not 0.75 <= w / h <= 1.33 or area / (w * h) < 0.82:
             continue
         bx, by, bw, bh = cv2.boundingRect(c)
+        if bx == 0 or by == 0 or bx + bw >= win.shape[1] or by + bh >= win.shape[0]:
+            continue  # cut by the window: a piece of something larger (the table)
         if np.count_nonzero(binary[by : by + bh, bx : bx + bw]) < 0.8 * area:
             continue  # hollow (a printed frame), not a solid mark
+        if not _on_paper(win, white, bx, by, bw, bh, px_per_mm):
+            continue
         m = cv2.moments(c)
         if m["m00"] <= 0:
             continue
