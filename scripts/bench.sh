@@ -4,7 +4,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 py=.venv/bin/python
 status=0
-for script in bench/startup.py bench/register_import.py bench/ballots.py bench/tally.py bench/dashboard.py bench/vote_load.py; do
+for script in bench/startup.py bench/register_import.py bench/ballots.py bench/tally.py bench/dashboard.py bench/vote_load.py \
+  bench/scan_accuracy.py; do
   [ -f "$script" ] || continue
   echo "=== $script"
   $py "$script" || status=1

@@ -9,7 +9,8 @@ the current locale). Modules, each one idea:
 - notice    `Notice`, the builder of notices, results and filing documents
 - canvas    drawing items (text, rectangles, lines) in mm, and per-page slots
 - words     the ballot's fixed words, through the translations
-- ballot    the ballot: its data, its layout in steps, `render_ballots`
+- ballot    the ballot: its data, its layout in steps, `render_ballots`, `ballot_geometry`
+- geometry  `BallotGeometry`: where the ballot put its marks, QR code and boxes (scan reading)
 - fastpath  the ballots' fast writer (fpdf2 internals, pinned version)
 - public    the same ballots through fpdf2's public API (reference and fallback)
 
@@ -23,8 +24,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .ballot import BallotCommon, BallotPage, render_ballots
+    from .ballot import BallotCommon, BallotPage, ballot_geometry, render_ballots
     from .fonts import FAMILY, FontNotFoundError, find_cjk_fonts, new_pdf
+    from .geometry import BallotGeometry
     from .notice import Notice
     from .qr import draw_qr, qr_runs
     from .text import wrap_text
@@ -33,6 +35,8 @@ _WHERE = {
     "BallotCommon": "ballot",
     "BallotPage": "ballot",
     "render_ballots": "ballot",
+    "ballot_geometry": "ballot",
+    "BallotGeometry": "geometry",
     "FAMILY": "fonts",
     "FontNotFoundError": "fonts",
     "find_cjk_fonts": "fonts",
@@ -45,9 +49,11 @@ _WHERE = {
 __all__ = [
     "FAMILY",
     "BallotCommon",
+    "BallotGeometry",
     "BallotPage",
     "FontNotFoundError",
     "Notice",
+    "ballot_geometry",
     "draw_qr",
     "find_cjk_fonts",
     "new_pdf",

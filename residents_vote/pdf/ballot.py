@@ -10,6 +10,10 @@ Layout promises (CONTRACT.md "Paper ballot scans"): the answer boxes stand in a 
 one row per question and one column per answer under 同意 反对 弃权, each box centred
 under its heading on its question's row; the owner signs on the line after 业主签名：;
 the text stays extractable; the QR code encodes the ballot link.
+
+Scan reading (issue 14): four solid corner marks frame the part above the cut line, and
+the layout records where it put them, the QR code, every answer box and the signature
+areas (`geometry.BallotGeometry`, `ballot_geometry`), so the reader never guesses.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from .canvas import PAGE_H, PAGE_W, PT, Canvas, Face, Item, Slot, Text, UrlSlot
 from .fonts import FAMILY, MONO, new_pdf
+from .geometry import BallotGeometry, GeometryRecorder
 from .qr import QUIET_ZONE, qr_runs
 from .text import wrap_text
 from .words import ballot_words
@@ -105,6 +110,7 @@ class BallotLayout:
         self.common = common
         self.words = words
         self.has_share = has_share
+        self.qr_modules = qr_modules
         # QR area such that the dark symbol itself is QR_SYMBOL_MM wide
         self.qr_size = QR_SYMBOL_MM * (qr_modules + 2 * QUIET_ZONE) / qr_modules
         for step in range(0, 10):
@@ -137,6 +143,8 @@ class BallotLayout:
         self.s, self.g = s, (1 + s) / 2  # g: everything but the questions shrinks half as fast
         self.canvas = Canvas()
         self.slots: dict[str, Slot] = {}
+        self.geo = GeometryRecorder(PAGE_W, PAGE_H, self.CUT_Y)
+        self._marks()
         y = self._header(13.0)
         y = self._details_and_qr(y)
         y = self._answer_table(y, extra)
@@ -150,7 +158,14 @@ class BallotLayout:
         self._cut_line()
         self._stub()
         self.static: list[Item] = self.canvas.items
+        self.geometry: BallotGeometry = self.geo.result()
         return True
+
+    def _marks(self) -> None:
+        """Four solid black squares near the corners of the part above the cut line: the
+        scan reader finds the page by them (positions from geometry.GeometryRecorder)."""
+        for m in self.geo.marks:
+            self.canvas.rect(m.x, m.y, m.w, m.h, fill=0.0, stroke=None)
 
     def _header(self, y: float) -> float:
         """Community (left), serial (right), the big title, the proposal's title, its stage."""
@@ -257,6 +272,7 @@ class BallotLayout:
         x1, qr_col = self.X1, self.qr_size + 2
         qx, qy = x1 - self.qr_size, top - 1.5
         self.qr_xy = (qx, qy)
+        self.geo.qr(qx, qy, self.qr_size, self.qr_modules, QUIET_ZONE)
         cy = qy + self.qr_size + 0.5
         ops.centred(bold, 10.5, qx, self.qr_size, cy, w["scan"])
         cy += 4.2
@@ -294,6 +310,7 @@ class BallotLayout:
         for i, q in enumerate(c.questions, start=1):
             lines = self._wrap(reg, qsize, q, q_w - 5)
             row_h = max(row_min, len(lines) * qlh + 3.5) + extra
+            self.geo.row(i, x0, y, x1 - x0, row_h)
             ty = y + (row_h - len(lines) * qlh) / 2
             for line in lines:
                 ty += qlh
@@ -301,7 +318,9 @@ class BallotLayout:
             ops.centred(bold, 11, x0, num_w, _mid(y, row_h, 11), str(i))
             for j in range(3):
                 bx = x0 + num_w + q_w + j * opt_w + (opt_w - box) / 2
-                ops.rect(bx, y + (row_h - box) / 2, box, box, stroke=1.1)
+                by = y + (row_h - box) / 2
+                ops.rect(bx, by, box, box, stroke=1.1)
+                self.geo.box(i, j, bx, by, box, 1.1 * PT)
             y += row_h
             row_tops.append(y)
         ops.rect(x0, table_top, x1 - x0, y - table_top, stroke=0.8, gray=0.2)
@@ -355,6 +374,7 @@ class BallotLayout:
         line_gap = 10.5 * (0.85 + 0.15 * self.s)
         y += line_gap - 2
         xx = self._fill_line(x0 + 3, y, w["owner_sign"], 48, bold=True)
+        self.geo.signature(xx - 4 - 48, xx - 4, sign_top, y + 1.0)
         xx = self._fill_line(xx, y, w["phone"], 36)
         ops.text(reg, ss, xx, y, w["date"])
         dx = xx + reg.width(w["date"], ss) + 1
@@ -373,6 +393,7 @@ class BallotLayout:
         y += line_gap - 1
         xx = self._fill_line(x0 + 3, y, w["proxy_name"], 30)
         xx = self._fill_line(xx, y, w["proxy_sign"], 38)
+        self.geo.proxy_signature(xx - 4 - 38, xx - 4, y - (line_gap - 1) + 1.2, y + 1.0)
         rest = x1 - 3 - xx - reg.width(w["proxy_phone"], ss) - 1
         self._fill_line(xx, y, w["proxy_phone"], rest)
         y += 3.5
@@ -510,3 +531,17 @@ def render_ballots(
     from . import public
 
     return public.render(common, pages)
+
+
+def ballot_geometry(common: BallotCommon, pages: Sequence[BallotPage]) -> BallotGeometry:
+    """Where `render_ballots(common, pages)` puts the corner marks, the QR code, every
+    answer box and the signature lines (millimetres from the top-left corner).
+
+    Call it in the same locale as render_ballots: the layout depends on the words.
+    """
+    pages = list(pages)
+    if not pages:
+        raise ValueError("ballot_geometry needs at least one page")
+    from fpdf import FPDF
+
+    return prepare(FPDF(unit="mm", format="A4"), common, pages).geometry

@@ -47,12 +47,10 @@ def share_texts(session: Session, proposal: Proposal) -> dict[str, str]:
         return costs.share_texts(session, proposal)
 
 
-def ballots_pdf(
-    session: Session, proposal: Proposal, issued: list[ballots.Issued], *, shares=None
-) -> bytes:
-    """One A4 page per issued ballot, with the QR code of its link."""
+def _ballot_pages(
+    session: Session, proposal: Proposal, issued: list[ballots.Issued], shares=None
+) -> list[pdf.BallotPage]:
     base = settings.of(session).base_url
-    community = proposal.community
     pages = []
     for item, entry, household in ballots.print_rows(session, proposal, issued):
         share = ""
@@ -71,9 +69,28 @@ def ballots_pdf(
                 share=share,
             )
         )
-    common = ballot_common(proposal, community)
+    return pages
+
+
+def ballots_pdf(
+    session: Session, proposal: Proposal, issued: list[ballots.Issued], *, shares=None
+) -> bytes:
+    """One A4 page per issued ballot, with the QR code of its link."""
+    pages = _ballot_pages(session, proposal, issued, shares)
+    common = ballot_common(proposal, proposal.community)
     with force_locale(BALLOT_LOCALE):
         return pdf.render_ballots(common, pages)
+
+
+def ballot_geometry(
+    session: Session, proposal: Proposal, issued: list[ballots.Issued], *, shares=None
+) -> pdf.BallotGeometry:
+    """Where `ballots_pdf` with the same arguments puts the corner marks, the QR code,
+    the answer boxes and the signature line: what the scan reader reads against."""
+    pages = _ballot_pages(session, proposal, issued, shares)
+    common = ballot_common(proposal, proposal.community)
+    with force_locale(BALLOT_LOCALE):  # the layout depends on the ballot's words
+        return pdf.ballot_geometry(common, pages)
 
 
 def links_csv(issued: list[ballots.Issued], holder: object = None) -> bytes:
