@@ -12,9 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,8 +36,9 @@ from ..models import (
     VoteAnswer,
     utcnow,
 )
-from . import audit, proposals
-from .errors import N_, Conflict, Forbidden, Invalid, NotFound
+from . import audit, ballots, proposals, vote_path
+from .errors import N_, Conflict, Forbidden, Gone, Invalid, NotFound, ServiceError
+from .unit import Store
 
 ONLINE_ANSWERS = ("agree", "oppose", "abstain")
 # Statuses in which staff may correct or void a paper or proxy entry: before the
@@ -534,3 +538,319 @@ def by_receipt(session: Session, proposal: Proposal, code: str) -> tuple[Vote, E
 
 def voted_household_ids(session: Session, proposal: Proposal) -> list[int]:
     return list(session.scalars(select(Vote.household_id).where(Vote.proposal_id == proposal.id)))
+
+
+# --- The resident's ballot /b/<token>: what the page shows, as plain values -------------
+
+
+class BallotRefused(ServiceError):
+    """The ballot link itself is refused (unknown or replaced): the web layer counts it
+    toward the client's failure limit."""
+
+
+class UnknownBallot(BallotRefused, NotFound):
+    pass
+
+
+class ReplacedBallot(BallotRefused, Gone):
+    pass
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    id: int
+    public_id: str
+    title: str
+    stage: str
+    body: str
+    rule: str
+    headcount: str
+    status: str
+    verify: str
+    starts_at: dt.datetime | None
+    closes_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    objection_ends_at: dt.datetime | None
+    cancel_reason: str
+    questions: tuple[QuestionView, ...]
+
+
+@dataclass(frozen=True)
+class CommunityView:
+    name: str
+    office: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class EntryView:
+    code: str
+    area: int
+    building: str
+    share: int | None
+    building_share: int | None
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    question_number: int
+    answer: str
+
+
+@dataclass(frozen=True)
+class VoteView:
+    channel: str
+    cast_at: dt.datetime
+    receipt_code: str
+    answers: tuple[AnswerView, ...]
+
+
+@dataclass(frozen=True)
+class BallotPage:
+    """Everything the resident's ballot page shows (templates/ballot/*)."""
+
+    proposal: ProposalView
+    community: CommunityView
+    entry: EntryView
+    vote: VoteView | None
+    receipt: str  # display form of the vote's receipt code, "" before voting
+    phase: str  # proposals.phase: scheduled, open, counting or the status
+    share: str  # the household's share of the plan, "" without a costed plan
+    plan: bool  # a design plan PDF is attached
+    objection_end: str  # end of the objection period while it runs, else ""
+
+    def context(self) -> dict:
+        return {
+            "proposal": self.proposal,
+            "community": self.community,
+            "entry": self.entry,
+            "vote": self.vote,
+            "receipt": self.receipt,
+            "phase": self.phase,
+            "share": self.share,
+            "plan": self.plan,
+            "objection_end": self.objection_end,
+        }
+
+
+# What a POST of the ballot form came to (`Submission.outcome`).
+RECORDED = "recorded"  # the vote is recorded: go back to the page (303)
+ALREADY_VOTED = "already-voted"  # the household has voted: the recorded vote (409)
+CLOSED = "closed"  # voting is not open (403)
+UNANSWERED = "unanswered"  # a question has no valid answer (422)
+EDIT = "edit"  # "change my choices": the form again, filled in
+WRONG_PHONE = "wrong-phone"  # owner check failed, counted (422)
+LOCKED = "locked"  # too many wrong owner checks on this ballot for now (429)
+CONFIRM = "confirm"  # the confirmation step
+
+
+@dataclass(frozen=True)
+class Submission:
+    outcome: str
+    page: BallotPage | None = None  # None once recorded
+    answers: dict[int, str] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()  # question numbers without a valid answer
+    phone4: str = ""
+    retry_at: dt.datetime | None = None  # LOCKED: when the ballot may be used again
+    retry_after: int = 0  # LOCKED: seconds until then (at least 1)
+
+
+@dataclass(frozen=True)
+class BallotRef:
+    """A live ballot, as plain ids (what the owner check and an objection need)."""
+
+    id: int
+    proposal_id: int
+    household_id: int
+
+
+def _ballot_row(conn: Connection, token: str) -> vote_path.BallotRow:
+    """The one token lookup of a request: NotFound if unknown, Gone if revoked."""
+    if not token or len(token) > 100:
+        raise UnknownBallot(N_("This ballot link is not valid."))
+    row = vote_path.ballot_row(conn, ballots.hash_token(token))
+    if row is None:
+        raise UnknownBallot(N_("This ballot link is not valid."))
+    if row.ballot_status == "revoked":
+        raise ReplacedBallot(
+            N_("This ballot was replaced by a new one. Please use the newest ballot you received.")
+        )
+    return row
+
+
+def _ref(row: vote_path.BallotRow) -> BallotRef:
+    return BallotRef(row.ballot_id, row.proposal_id, row.household_id)
+
+
+def find_ballot(session: Session, token: str) -> BallotRef:
+    """Read: the live ballot of a link (UnknownBallot, ReplacedBallot otherwise)."""
+    return _ref(_ballot_row(session.connection(), token))
+
+
+def _due(row: vote_path.BallotRow, now: dt.datetime) -> bool:
+    """Voting has reached its announced close but the status is still `voting`."""
+    return row.status == "voting" and proposals.phase(row, now) == "counting"
+
+
+def _stop(session: Session, proposal_id: int, now: dt.datetime) -> None:
+    """Voting closes by itself at the announced time (status `counting`)."""
+    proposals.count_if_due(session, proposals.lock(session, proposal_id), now)
+
+
+def _page(session: Session, row: vote_path.BallotRow, now: dt.datetime) -> BallotPage:
+    from . import costs, results
+
+    if row.code is None:
+        raise Invalid(N_("This household is not in the electorate of this proposal"))
+    conn = session.connection()
+    proposal = ProposalView(
+        id=row.proposal_id,
+        public_id=row.public_id,
+        title=row.title,
+        stage=row.stage,
+        body=row.body,
+        rule=row.rule,
+        headcount=row.headcount,
+        status=row.status,
+        verify=row.verify,
+        starts_at=row.starts_at,
+        closes_at=row.closes_at,
+        closed_at=row.closed_at,
+        objection_ends_at=row.objection_ends_at,
+        cancel_reason=row.cancel_reason,
+        questions=tuple(QuestionView(n, t) for n, t in vote_path.questions(conn, row.proposal_id)),
+    )
+    entry = EntryView(row.code, row.area, row.building, row.share, row.building_share)
+    vote = None
+    if row.vote_id is not None:
+        vote = VoteView(
+            channel=row.channel,
+            cast_at=row.cast_at,
+            receipt_code=row.receipt_code,
+            answers=tuple(AnswerView(n, a) for n, a in vote_path.answers(conn, row.vote_id)),
+        )
+    return BallotPage(
+        proposal=proposal,
+        community=CommunityView(row.community_name, row.office, row.contact),
+        entry=entry,
+        vote=vote,
+        receipt=receipts.display(vote.receipt_code) if vote else "",
+        phase=proposals.phase(row, now),
+        share=costs.share_text(entry),
+        plan=row.has_plan,
+        objection_end=results.local_end(row.objection_ends_at, session)
+        if results.objection_window_open(row, now)
+        else "",
+    )
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+def ballot_page(store: Store, token: str, *, now: dt.datetime | None = None) -> BallotPage:
+    """GET /b/<token>: the ballot page of a household, in one read (the first request
+    after the announced close also moves the vote to `counting`, in its own write)."""
+    now = now or utcnow()
+    with store.read() as s:
+        row = _ballot_row(s.connection(), token)
+        if not _due(row, now):
+            return _page(s, row, now)
+    with store.write() as s:
+        _stop(s, row.proposal_id, now)
+        return _page(s, _ballot_row(s.connection(), token), now)
+
+
+def submit_ballot(
+    store: Store,
+    token: str,
+    form: Mapping[str, str],
+    *,
+    now: dt.datetime | None = None,
+    limited: bool = True,
+    checked_at: dt.datetime | None = None,
+) -> Submission:
+    """POST /b/<token>: the resident's answers (`q1`…, `phone4`, `edit`, `confirm`), in
+    one write transaction: checked, the confirmation step, then recorded with its audit
+    event. A wrong owner check is counted (and committed) even though nothing is
+    recorded; `limited` False turns the per-ballot limit off (load tests). `now` decides
+    the voting window; `checked_at` (default `now`) is the time the owner-check limit
+    counts at (the web layer's injectable clock)."""
+    now = now or utcnow()
+    checked_at = checked_at or now
+    try:
+        with store.write() as s:
+            conn = s.connection()
+            row = _ballot_row(conn, token)
+            if _due(row, now):
+                _stop(s, row.proposal_id, now)
+                row = _ballot_row(conn, token)
+            if row.vote_id is not None:
+                return Submission(ALREADY_VOTED, _page(s, row, now))
+            if proposals.phase(row, now) != "open":
+                return Submission(CLOSED, _page(s, row, now))
+            answers: dict[int, str] = {}
+            errors: list[int] = []
+            for number in range(1, row.questions + 1):
+                value = form.get(f"q{number}", "")
+                if value in ONLINE_ANSWERS:
+                    answers[number] = value
+                else:
+                    errors.append(number)
+            if errors:
+                return Submission(UNANSWERED, _page(s, row, now), answers, tuple(errors))
+            if form.get("edit"):
+                return Submission(EDIT, _page(s, row, now), answers)
+            phone4 = form.get("phone4", "")
+            if row.verify == "phone4":
+                from . import owner_checks
+
+                check = owner_checks.check_phone4(
+                    s, _ref(row), phone4, now=checked_at, limited=limited
+                )
+                if check.retry_at is not None:
+                    wait = max(1, math.ceil((check.retry_at - checked_at).total_seconds()))
+                    return Submission(
+                        LOCKED, _page(s, row, now), retry_at=check.retry_at, retry_after=wait
+                    )
+                if not check.ok:  # the wrong answer stays counted
+                    return Submission(WRONG_PHONE, _page(s, row, now), answers)
+            if form.get("confirm") != "yes":
+                return Submission(CONFIRM, _page(s, row, now), answers, phone4=phone4)
+            _record_online(s, row, answers)
+            return Submission(RECORDED)
+    except Conflict:  # another request of this household was recorded first
+        with store.read() as s:
+            return Submission(ALREADY_VOTED, _page(s, _ballot_row(s.connection(), token), now))
+
+
+def _record_online(session: Session, row: vote_path.BallotRow, answers: dict[int, str]) -> None:
+    """`cast_online` on the hot path: Core inserts and the audit append, no ORM objects."""
+    if row.code is None:
+        raise Invalid(N_("This household is not in the electorate of this proposal"))
+    cast_at = utcnow()
+    try:
+        vote_path.insert_online_vote(
+            session.connection(), row, answers, receipt_code=receipts.new_code(), cast_at=cast_at
+        )
+    except IntegrityError as exc:
+        raise Conflict(N_("This household has already voted on this proposal.")) from exc
+    audit.append(
+        session,
+        "vote.cast",
+        actor=f"household {row.code}",
+        community_id=row.community_id,
+        proposal_id=row.proposal_id,
+        subject=row.code,
+        data={
+            "channel": "online",
+            "serial": row.serial,
+            "proxy": False,
+            audit.ANSWERS_KEY: audit.answers_digest(row.proposal_id, row.code, answers),
+        },
+    )
