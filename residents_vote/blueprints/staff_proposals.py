@@ -26,7 +26,7 @@ from ..services import (
     tally,
     voting,
 )
-from ..services.errors import N_, Invalid, ServiceError
+from ..services.errors import ServiceError
 from ..web import translate_error
 from .common import (
     actor,
@@ -331,38 +331,29 @@ def proposal_paper(proposal_id: int):
     """Enter a paper or proxy ballot, with the scan of the signed ballot as evidence."""
     p = close_if_due(proposal_or_404(proposal_id))
     form = ActionForm()
-    db = extensions.session()
     status = 200
     recorded = None
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        code = request.form.get("household", "").strip()
-        serial = request.form.get("serial", "").strip()
         try:
-            if serial and not code:
-                code = _code_for_serial(db, p, serial)
-            locked = proposals.lock(db, p.id)
-            answers = {q.number: request.form.get(f"q{q.number}", "") for q in locked.questions}
             scan = read_upload("scan")
             proxy_doc = read_upload("proxy_doc")
-            cast = voting.record_paper(
-                db,
-                locked,
-                code,
-                answers,
+            done = voting.record_paper_ballot(
+                extensions.store(),
+                p.id,
+                request.form.get("household", "").strip(),
+                request.form,
+                serial=request.form.get("serial", "").strip(),
                 channel=request.form.get("channel", "paper"),
-                by=current_user,
+                by=actor(),
                 proxy_name=request.form.get("proxy_name", ""),
-                received=proposals.parse_time(request.form.get("received")),
+                received=request.form.get("received"),
+                scan=scan,
+                proxy_doc=proxy_doc,
             )
-            for kind, upload in (("ballot_scan", scan), ("proxy_auth", proxy_doc)):
-                if upload:
-                    _attach(db, locked, kind, upload, vote_id=cast.vote.id)
-            db.commit()
-            recorded = (code, cast.receipt)
+            recorded = (done.household, done.receipt)
         except ServiceError as exc:
-            db.rollback()
             flash(translate_error(exc), "error")
             status = exc.status if exc.status >= 400 else 422
     return render_template(
@@ -374,31 +365,6 @@ def proposal_paper(proposal_id: int):
         values=request.form if status != 200 else {},
         phase=proposals.phase(p),
     ), status
-
-
-def _code_for_serial(db, proposal: Proposal, serial: str) -> str:
-    from sqlalchemy import select
-
-    from ..models import Ballot, ElectorateEntry
-
-    row = db.execute(
-        select(ElectorateEntry.code, Ballot.status)
-        .join(
-            Ballot,
-            (Ballot.household_id == ElectorateEntry.household_id)
-            & (Ballot.proposal_id == ElectorateEntry.proposal_id),
-        )
-        .where(Ballot.proposal_id == proposal.id, Ballot.serial == serial)
-    ).first()
-    if row is None:
-        raise ServiceError("No ballot has the serial number %(serial)s.", serial=serial)
-    if row.status == "revoked":
-        # A lost ballot was replaced: its printed copy no longer counts.
-        raise Invalid(
-            N_("Ballot %(serial)s was revoked and replaced; only the newest ballot counts."),
-            serial=serial,
-        )
-    return row.code
 
 
 def _attach(db, proposal: Proposal, kind: str, upload: tuple, **links) -> Attachment:

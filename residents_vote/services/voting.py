@@ -10,6 +10,7 @@ an entry made under the wrong household, each with a recorded reason (DOMAIN.md 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
 import json
 import math
@@ -854,3 +855,232 @@ def _record_online(session: Session, row: vote_path.BallotRow, answers: dict[int
             audit.ANSWERS_KEY: audit.answers_digest(row.proposal_id, row.code, answers),
         },
     )
+
+
+# --- Paper and proxy entries by staff (web form and `votes record/correct/void`) --------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    household: str  # the household code the entry was made under
+    channel: str
+    receipt: str  # display form
+    vote_id: int
+
+
+@dataclass(frozen=True)
+class Corrected:
+    household: str
+    channel: str
+    answers: dict[int, str]
+
+
+@dataclass(frozen=True)
+class Voided:
+    household: str
+    channel: str
+
+
+def _active_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise Invalid(N_("Unknown user %(user)s"), user=username)
+    return user
+
+
+def _answers_given(
+    proposal: Proposal, answers: str | Mapping[str, str]
+) -> dict[int, str]:
+    """The command line's `1=agree,2=oppose` text (parsed, every question answered), or a
+    form's `q1`, `q2`… fields (one per question; a missing one is an unknown answer)."""
+    if isinstance(answers, str):
+        return parse_answers(answers, len(proposal.questions))
+    return {q.number: answers.get(f"q{q.number}", "") for q in proposal.questions}
+
+
+def code_for_serial(session: Session, proposal_id: int, serial: str) -> str:
+    """The household code of the ballot with this printed serial number; a revoked
+    ballot (lost and replaced) is refused: only the newest one counts."""
+    row = session.execute(
+        select(ElectorateEntry.code, Ballot.status)
+        .join(
+            Ballot,
+            (Ballot.household_id == ElectorateEntry.household_id)
+            & (Ballot.proposal_id == ElectorateEntry.proposal_id),
+        )
+        .where(Ballot.proposal_id == proposal_id, Ballot.serial == serial)
+    ).first()
+    if row is None:
+        raise ServiceError("No ballot has the serial number %(serial)s.", serial=serial)
+    if row.status == "revoked":
+        raise Invalid(
+            N_("Ballot %(serial)s was revoked and replaced; only the newest ballot counts."),
+            serial=serial,
+        )
+    return row.code
+
+
+def _keep_evidence(
+    session: Session,
+    proposal: Proposal,
+    kind: str,
+    upload: tuple[str, str, bytes],
+    *,
+    by: User,
+    vote_id: int,
+) -> Attachment:
+    """Keep an uploaded file (filename, content type, bytes) as evidence of an entry."""
+    filename, mime, data = upload
+    attachment = Attachment(
+        community_id=proposal.community_id,
+        proposal_id=proposal.id,
+        kind=kind,
+        filename=filename,
+        content_type=mime,
+        data=data,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        uploaded_by_id=by.id,
+        vote_id=vote_id,
+    )
+    session.add(attachment)
+    session.flush()
+    audit.record_for(
+        session,
+        proposal,
+        "evidence.upload",
+        actor=by.username,
+        subject=kind,
+        data={"sha256": attachment.sha256, "vote_id": vote_id},
+    )
+    return attachment
+
+
+# The command line's own wording when a closed vote's ballot comes without --received.
+_RECEIVED_REQUIRED_CLI = (
+    "voting closed at %(closes)s: give --received ISO-8601, the time the ballot "
+    "was handed in (before the close)"
+)
+
+
+def record_paper_ballot(
+    store: Store,
+    proposal_id: int,
+    household: str,
+    answers: str | Mapping[str, str],
+    *,
+    channel: str,
+    by: str,
+    proxy_name: str = "",
+    received: str | None = None,
+    serial: str = "",
+    scan: tuple[str, str, bytes] | None = None,
+    proxy_doc: tuple[str, str, bytes] | None = None,
+    now: dt.datetime | None = None,
+) -> Recorded:
+    """Use case: enter a paper or proxy ballot (`record_paper`) by user `by`, found by
+    household code or by the ballot's `serial`, with the scan of the signed ballot and
+    the proxy's authorisation kept as evidence; one transaction. `answers`: see
+    `_answers_given`; `received`: ISO-8601 text (local time without an offset)."""
+    with store.write() as s:
+        if serial and not household:
+            household = code_for_serial(s, proposal_id, serial)
+        received_at = proposals.parse_time(received, s)
+        proposal = proposals.lock(s, proposal_id)
+        user = _active_user(s, by)
+        if isinstance(answers, str):
+            if received_at is None and proposals.phase(proposal, now) == "counting":
+                raise Invalid(
+                    _RECEIVED_REQUIRED_CLI, closes=_local(proposal.closes_at, proposal)
+                )
+        parsed = _answers_given(proposal, answers)
+        cast = record_paper(
+            s,
+            proposal,
+            household,
+            parsed,
+            channel=channel,
+            by=user,
+            proxy_name=proxy_name,
+            received=received_at,
+            now=now,
+        )
+        for kind, upload in (("ballot_scan", scan), ("proxy_auth", proxy_doc)):
+            if upload:
+                _keep_evidence(s, proposal, kind, upload, by=user, vote_id=cast.vote.id)
+        return Recorded(household, channel, cast.receipt, cast.vote.id)
+
+
+def correct_entry(
+    store: Store,
+    proposal_id: int,
+    household: str,
+    answers: str | Mapping[str, str],
+    reason: str,
+    *,
+    by: str,
+    now: dt.datetime | None = None,
+) -> Corrected:
+    """Use case: correct a data-entry error in a paper or proxy entry (`correct`)."""
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        user = _active_user(s, by)
+        entry = entry_by_code(s, proposal, household)
+        vote = recorded_vote(s, proposal, entry)
+        parsed = _answers_given(proposal, answers)
+        correct(s, vote, parsed, reason, by=user, now=now)
+        return Corrected(entry.code, vote.channel, dict(parsed))
+
+
+def void_entry(
+    store: Store,
+    proposal_id: int,
+    household: str,
+    reason: str,
+    *,
+    by: str,
+    now: dt.datetime | None = None,
+) -> Voided:
+    """Use case: void a paper or proxy entry made under the wrong household (`void`)."""
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        user = _active_user(s, by)
+        voided = void(s, proposal, household, reason, by=user, now=now)
+        return Voided(household.strip(), voided.channel)
+
+
+# --- Reads for the staff pages of an entry ---------------------------------------------
+
+
+def recorded_entry(
+    session: Session, proposal_id: int, code: str
+) -> tuple[ElectorateEntry, Vote] | None:
+    """The electorate entry and recorded vote of a household code (exactly as given), or
+    None when the household is unknown or has no recorded vote."""
+    entry = session.scalar(
+        select(ElectorateEntry).where(
+            ElectorateEntry.proposal_id == proposal_id, ElectorateEntry.code == code
+        )
+    )
+    vote = existing_vote(session, proposal_id, entry.household_id) if entry else None
+    return (entry, vote) if vote is not None else None
+
+
+def change_refusal(proposal: Proposal, vote: Vote, code: str) -> Conflict | None:
+    """Why this entry cannot be corrected or voided now (409), or None."""
+    try:
+        require_changeable(proposal, vote, code)
+    except Conflict as exc:
+        return exc
+    return None
+
+
+def entry_evidence(session: Session, vote: Vote) -> tuple[User | None, list[Attachment]]:
+    """Who entered a paper or proxy vote, and the files kept as its evidence."""
+    entered_by = session.get(User, vote.entered_by_id) if vote.entered_by_id else None
+    evidence = list(
+        session.scalars(
+            select(Attachment).where(Attachment.vote_id == vote.id).order_by(Attachment.id)
+        )
+    )
+    return entered_by, evidence
