@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from .. import extensions
 from ..services import proposals, voting
+from ..services.errors import N_
 from . import public
 from .common import close_if_due
 
@@ -86,11 +87,16 @@ def objection(token: str):
     return public.file_objection(proposal, ballot_id=ballot.id)
 
 
+# The answer names, marked for the catalog; translated one at a time where shown.
+CHOICE_LABELS = {
+    "agree": N_("Agree"),
+    "oppose": N_("Oppose"),
+    "abstain": N_("Abstain"),
+    "invalid": N_("Invalid"),
+}
+
+
 @bp.app_template_global()
 def choice_label(value: str) -> str:
-    return {
-        "agree": _("Agree"),
-        "oppose": _("Oppose"),
-        "abstain": _("Abstain"),
-        "invalid": _("Invalid"),
-    }.get(value, value)
+    label = CHOICE_LABELS.get(value)
+    return _(label) if label is not None else value
