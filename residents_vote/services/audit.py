@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, AuditHead, Proposal, utcnow
@@ -161,7 +162,7 @@ _MOVE_HEAD = (
 
 
 def append(
-    session: Session,
+    conn: Connection,
     action: str,
     *,
     actor: str,
@@ -170,23 +171,19 @@ def append(
     subject: str = "",
     data: dict | None = None,
 ) -> None:
-    """`record` in three Core statements on the session's connection (lock the head,
-    insert the event, move the head), for the resident's vote path: the same event, the
-    same hash, no ORM objects. Falls back to `record` for a chain never used."""
+    """`record` in Core statements on the transaction's connection (lock the head, insert
+    the event, move the head), for the resident's vote path: the same event and hash as
+    `record`, no ORM objects. (A session's connection: `session.connection()`.)"""
     chain = chain_for(community_id)
-    conn = session.connection()
     head = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).first()
-    if head is None:
-        record(
-            session,
-            action,
-            actor=actor,
-            community_id=community_id,
-            proposal_id=proposal_id,
-            subject=subject,
-            data=data,
+    if head is None:  # the chain's first event: create its head (race-free), then lock it
+        insert_head = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(
+            insert_head(AuditHead.__table__)
+            .values(chain=chain, seq=0, hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["chain"])
         )
-        return
+        head = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).one()
     prev_seq, prev_hash = head
     at = utcnow()
     seq = prev_seq + 1

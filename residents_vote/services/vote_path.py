@@ -154,6 +154,24 @@ ANSWERS = (
     .order_by(_a.question_number)
 )
 
+# Inside the write transaction: what may have changed since the ballot was read.
+STILL_OPEN = (
+    select(
+        _b.status.label("ballot_status"),
+        _p.status,
+        _p.starts_at,
+        _p.closes_at,
+        _v.id.label("vote_id"),
+    )
+    .select_from(
+        Ballot.__table__.join(Proposal.__table__, _p.id == _b.proposal_id).outerjoin(
+            Vote.__table__,
+            and_(_v.proposal_id == _b.proposal_id, _v.household_id == _b.household_id),
+        )
+    )
+    .where(_b.id == bindparam("ballot_id"))
+)
+
 INSERT_VOTE = insert(Vote.__table__)
 INSERT_ANSWERS = insert(VoteAnswer.__table__)
 BALLOT_USED = (
@@ -168,6 +186,12 @@ def ballot_row(conn: Connection, token_hash: str) -> BallotRow | None:
     values = dict(zip(_FIELDS, row, strict=True))
     values["has_plan"] = bool(values["has_plan"])
     return BallotRow(**values)
+
+
+def still_open(conn: Connection, ballot_id: int):
+    """The ballot's status, its proposal's status and window, the household's vote id
+    (a row with those attributes), or None."""
+    return conn.execute(STILL_OPEN, {"ballot_id": ballot_id}).first()
 
 
 def questions(conn: Connection, proposal_id: int) -> list[tuple[int, str]]:

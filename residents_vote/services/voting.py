@@ -704,12 +704,14 @@ def _stop(session: Session, proposal_id: int, now: dt.datetime) -> None:
     proposals.count_if_due(session, proposals.lock(session, proposal_id), now)
 
 
-def _page(session: Session, row: vote_path.BallotRow, now: dt.datetime) -> BallotPage:
+def _page(
+    conn: Connection, row: vote_path.BallotRow, now: dt.datetime, holder: object
+) -> BallotPage:
+    """The page's plain values; `holder` gives the install's settings (`settings.of`)."""
     from . import costs, results
 
     if row.code is None:
         raise Invalid(N_("This household is not in the electorate of this proposal"))
-    conn = session.connection()
     proposal = ProposalView(
         id=row.proposal_id,
         public_id=row.public_id,
@@ -745,10 +747,42 @@ def _page(session: Session, row: vote_path.BallotRow, now: dt.datetime) -> Ballo
         phase=proposals.phase(row, now),
         share=costs.share_text(entry),
         plan=row.has_plan,
-        objection_end=results.local_end(row.objection_ends_at, session)
+        objection_end=results.local_end(row.objection_ends_at, holder)
         if results.objection_window_open(row, now)
         else "",
     )
+
+
+@dataclass(frozen=True)
+class _Screened:
+    """The form checked against the ballot, before the owner check: an outcome to show
+    (`outcome` set) or the answers to record."""
+
+    outcome: str | None
+    answers: dict[int, str]
+    errors: tuple[int, ...] = ()
+
+
+def _screen(row: vote_path.BallotRow, form: Mapping[str, str], now: dt.datetime) -> _Screened:
+    """Already voted, voting not open, a question without a valid answer, "change my
+    choices": each ends the request with its page; else the answers."""
+    if row.vote_id is not None:
+        return _Screened(ALREADY_VOTED, {})
+    if proposals.phase(row, now) != "open":
+        return _Screened(CLOSED, {})
+    answers: dict[int, str] = {}
+    errors: list[int] = []
+    for number in range(1, row.questions + 1):
+        value = form.get(f"q{number}", "")
+        if value in ONLINE_ANSWERS:
+            answers[number] = value
+        else:
+            errors.append(number)
+    if errors:
+        return _Screened(UNANSWERED, answers, tuple(errors))
+    if form.get("edit"):
+        return _Screened(EDIT, answers)
+    return _Screened(None, answers)
 
 
 # --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
@@ -758,13 +792,14 @@ def ballot_page(store: Store, token: str, *, now: dt.datetime | None = None) -> 
     """GET /b/<token>: the ballot page of a household, in one read (the first request
     after the announced close also moves the vote to `counting`, in its own write)."""
     now = now or utcnow()
-    with store.read() as s:
-        row = _ballot_row(s.connection(), token)
+    with store.connect() as conn:
+        row = _ballot_row(conn, token)
         if not _due(row, now):
-            return _page(s, row, now)
+            return _page(conn, row, now, conn)
     with store.write() as s:
         _stop(s, row.proposal_id, now)
-        return _page(s, _ballot_row(s.connection(), token), now)
+        conn = s.connection()
+        return _page(conn, _ballot_row(conn, token), now, s)
 
 
 def submit_ballot(
@@ -776,14 +811,63 @@ def submit_ballot(
     limited: bool = True,
     checked_at: dt.datetime | None = None,
 ) -> Submission:
-    """POST /b/<token>: the resident's answers (`q1`…, `phone4`, `edit`, `confirm`), in
-    one write transaction: checked, the confirmation step, then recorded with its audit
-    event. A wrong owner check is counted (and committed) even though nothing is
+    """POST /b/<token>: the resident's answers (`q1`…, `phone4`, `edit`, `confirm`):
+    checked, the confirmation step, then recorded with its audit event, in one write
+    transaction. A wrong owner check is counted (and committed) even though nothing is
     recorded; `limited` False turns the per-ballot limit off (load tests). `now` decides
     the voting window; `checked_at` (default `now`) is the time the owner-check limit
-    counts at (the web layer's injectable clock)."""
+    counts at (the web layer's injectable clock).
+
+    The common case, a confirmed vote on a ballot without owner check, reads and checks
+    outside the write lock and holds it only for the inserts (`_record_fast`); anything
+    else (an owner check, the announced close just passed, a race) runs wholly inside
+    one write transaction (`_submit_locked`)."""
     now = now or utcnow()
-    checked_at = checked_at or now
+    with store.connect() as conn:
+        row = _ballot_row(conn, token)
+        if row.verify == "phone4" or _due(row, now):
+            row = None
+        else:
+            screened = _screen(row, form, now)
+            if screened.outcome is not None:
+                return _shown(screened, conn, row, now, conn)
+            if form.get("confirm") != "yes":
+                return Submission(CONFIRM, _page(conn, row, now, conn), screened.answers)
+    if row is not None:
+        try:
+            if _record_fast(store, row, screened.answers, now):
+                return Submission(RECORDED)
+        except Conflict:  # another request of this household was recorded first
+            return _already_voted(store, token, now)
+    return _submit_locked(store, token, form, now, limited, checked_at or now)
+
+
+def _shown(
+    screened: _Screened,
+    conn: Connection,
+    row: vote_path.BallotRow,
+    now: dt.datetime,
+    holder: object,
+) -> Submission:
+    return Submission(
+        screened.outcome, _page(conn, row, now, holder), screened.answers, screened.errors
+    )
+
+
+def _already_voted(store: Store, token: str, now: dt.datetime) -> Submission:
+    with store.connect() as conn:
+        return Submission(ALREADY_VOTED, _page(conn, _ballot_row(conn, token), now, conn))
+
+
+def _submit_locked(
+    store: Store,
+    token: str,
+    form: Mapping[str, str],
+    now: dt.datetime,
+    limited: bool,
+    checked_at: dt.datetime,
+) -> Submission:
+    """`submit_ballot` wholly inside one write transaction (owner check, close due)."""
     try:
         with store.write() as s:
             conn = s.connection()
@@ -791,22 +875,10 @@ def submit_ballot(
             if _due(row, now):
                 _stop(s, row.proposal_id, now)
                 row = _ballot_row(conn, token)
-            if row.vote_id is not None:
-                return Submission(ALREADY_VOTED, _page(s, row, now))
-            if proposals.phase(row, now) != "open":
-                return Submission(CLOSED, _page(s, row, now))
-            answers: dict[int, str] = {}
-            errors: list[int] = []
-            for number in range(1, row.questions + 1):
-                value = form.get(f"q{number}", "")
-                if value in ONLINE_ANSWERS:
-                    answers[number] = value
-                else:
-                    errors.append(number)
-            if errors:
-                return Submission(UNANSWERED, _page(s, row, now), answers, tuple(errors))
-            if form.get("edit"):
-                return Submission(EDIT, _page(s, row, now), answers)
+            screened = _screen(row, form, now)
+            if screened.outcome is not None:
+                return _shown(screened, conn, row, now, s)
+            answers = screened.answers
             phone4 = form.get("phone4", "")
             if row.verify == "phone4":
                 from . import owner_checks
@@ -816,33 +888,51 @@ def submit_ballot(
                 )
                 if check.retry_at is not None:
                     wait = max(1, math.ceil((check.retry_at - checked_at).total_seconds()))
-                    return Submission(
-                        LOCKED, _page(s, row, now), retry_at=check.retry_at, retry_after=wait
-                    )
+                    page = _page(conn, row, now, s)
+                    return Submission(LOCKED, page, retry_at=check.retry_at, retry_after=wait)
                 if not check.ok:  # the wrong answer stays counted
-                    return Submission(WRONG_PHONE, _page(s, row, now), answers)
+                    return Submission(WRONG_PHONE, _page(conn, row, now, s), answers)
             if form.get("confirm") != "yes":
-                return Submission(CONFIRM, _page(s, row, now), answers, phone4=phone4)
-            _record_online(s, row, answers)
+                return Submission(CONFIRM, _page(conn, row, now, s), answers, phone4=phone4)
+            _record_online(conn, row, answers)
             return Submission(RECORDED)
     except Conflict:  # another request of this household was recorded first
-        with store.read() as s:
-            return Submission(ALREADY_VOTED, _page(s, _ballot_row(s.connection(), token), now))
+        return _already_voted(store, token, now)
 
 
-def _record_online(session: Session, row: vote_path.BallotRow, answers: dict[int, str]) -> None:
+def _record_fast(
+    store: Store, row: vote_path.BallotRow, answers: dict[int, str], now: dt.datetime
+) -> bool:
+    """Record a vote checked outside the lock: inside the write transaction only a check
+    by primary key that nothing changed since (the ballot still live, the household
+    without a vote, voting open), then the inserts. False (nothing written) if something
+    changed: the caller then decides again inside the lock."""
+    with store.begin() as conn:
+        now_row = vote_path.still_open(conn, row.ballot_id)
+        if (
+            now_row is None
+            or now_row.ballot_status != "live"
+            or now_row.vote_id is not None
+            or proposals.phase(now_row, now) != "open"
+        ):
+            return False
+        _record_online(conn, row, answers)
+    return True
+
+
+def _record_online(conn: Connection, row: vote_path.BallotRow, answers: dict[int, str]) -> None:
     """`cast_online` on the hot path: Core inserts and the audit append, no ORM objects."""
     if row.code is None:
         raise Invalid(N_("This household is not in the electorate of this proposal"))
     cast_at = utcnow()
     try:
         vote_path.insert_online_vote(
-            session.connection(), row, answers, receipt_code=receipts.new_code(), cast_at=cast_at
+            conn, row, answers, receipt_code=receipts.new_code(), cast_at=cast_at
         )
     except IntegrityError as exc:
         raise Conflict(N_("This household has already voted on this proposal.")) from exc
     audit.append(
-        session,
+        conn,
         "vote.cast",
         actor=f"household {row.code}",
         community_id=row.community_id,
