@@ -215,21 +215,27 @@ def _install_template_gettext(app: Flask) -> None:
     per page instead of three context look-ups per message (a ballot page shows about
     twenty): the vote path's share of translation time (bench/vote_load.py --profile).
     Same result as Flask-Babel's callables: `_("…", name=value)`, markup-safe."""
-    from flask_babel import get_translations
     from jinja2 import pass_context
 
     @pass_context
     def template_gettext(context, string: str, **variables) -> str:
-        catalog = context.get(_CATALOG)
-        if catalog is None:
-            catalog = context.vars[_CATALOG] = get_translations()
-        rv = catalog.ugettext(string)
+        rv = template_catalog(context).ugettext(string)
         if context.eval_ctx.autoescape:
             rv = Markup(rv)
         return rv % variables
 
     app.jinja_env.globals["gettext"] = template_gettext
     app.jinja_env.globals["_"] = template_gettext
+
+
+def template_catalog(context):
+    """The translations of the page being rendered (a Jinja context), looked up once."""
+    catalog = context.get(_CATALOG)
+    if catalog is None:
+        from flask_babel import get_translations
+
+        catalog = context.vars[_CATALOG] = get_translations()
+    return catalog
 
 
 def _current_lang() -> str:

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from jinja2 import pass_context
 
 from .. import extensions
 from ..services import proposals, voting
 from ..services.errors import N_
+from ..web import template_catalog
 from . import public
 from .common import close_if_due
 
@@ -97,6 +98,7 @@ CHOICE_LABELS = {
 
 
 @bp.app_template_global()
-def choice_label(value: str) -> str:
+@pass_context
+def choice_label(context, value: str) -> str:
     label = CHOICE_LABELS.get(value)
-    return _(label) if label is not None else value
+    return template_catalog(context).ugettext(label) if label is not None else value

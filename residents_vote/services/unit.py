@@ -29,6 +29,9 @@ class Store:
     def __init__(self, factory: sessionmaker[Session], settings: Settings = DEFAULT) -> None:
         self.factory = factory
         self.settings = settings
+        # Values that never change once the vote is open (a proposal's questions), kept
+        # per install by the resident's vote path (services/vote_path.py).
+        self.frozen: dict[object, object] = {}
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

@@ -154,28 +154,18 @@ ANSWERS = (
     .order_by(_a.question_number)
 )
 
-# Inside the write transaction: what may have changed since the ballot was read.
-STILL_OPEN = (
-    select(
-        _b.status.label("ballot_status"),
-        _p.status,
-        _p.starts_at,
-        _p.closes_at,
-        _v.id.label("vote_id"),
-    )
-    .select_from(
-        Ballot.__table__.join(Proposal.__table__, _p.id == _b.proposal_id).outerjoin(
-            Vote.__table__,
-            and_(_v.proposal_id == _b.proposal_id, _v.household_id == _b.household_id),
-        )
-    )
-    .where(_b.id == bindparam("ballot_id"))
-)
-
 INSERT_VOTE = insert(Vote.__table__)
 INSERT_ANSWERS = insert(VoteAnswer.__table__)
+# The ballot is used by this vote, if it is still live and voting still open (else no
+# row changes and nothing is recorded).
 BALLOT_USED = (
-    update(Ballot.__table__).where(_b.id == bindparam("ballot_id")).values(status="used")
+    update(Ballot.__table__)
+    .where(
+        _b.id == bindparam("ballot_id"),
+        _b.status == "live",
+        exists().where(_p.id == _b.proposal_id, _p.status == "voting"),
+    )
+    .values(status="used")
 )
 
 
@@ -188,14 +178,18 @@ def ballot_row(conn: Connection, token_hash: str) -> BallotRow | None:
     return BallotRow(**values)
 
 
-def still_open(conn: Connection, ballot_id: int):
-    """The ballot's status, its proposal's status and window, the household's vote id
-    (a row with those attributes), or None."""
-    return conn.execute(STILL_OPEN, {"ballot_id": ballot_id}).first()
-
-
-def questions(conn: Connection, proposal_id: int) -> list[tuple[int, str]]:
-    return [(n, t) for n, t in conn.execute(QUESTIONS, {"proposal_id": proposal_id})]
+def questions(
+    conn: Connection, proposal_id: int, frozen: dict | None = None
+) -> tuple[tuple[int, str], ...]:
+    """(number, text) of the proposal's questions. Questions change only in a draft and a
+    ballot exists only once voting has opened, so `frozen` (Store.frozen) may keep them."""
+    key = ("questions", proposal_id)
+    if frozen is not None and key in frozen:
+        return frozen[key]
+    found = tuple((n, t) for n, t in conn.execute(QUESTIONS, {"proposal_id": proposal_id}))
+    if frozen is not None and found:
+        frozen[key] = found
+    return found
 
 
 def answers(conn: Connection, vote_id: int) -> list[tuple[int, str]]:
@@ -209,9 +203,13 @@ def insert_online_vote(
     *,
     receipt_code: str,
     cast_at: dt.datetime,
-) -> int:
-    """The vote, its answers and the ballot marked used; the vote's id. A second vote of
-    the household fails on the unique constraint (IntegrityError)."""
+) -> int | None:
+    """Mark the ballot used, insert the vote and its answers; the vote's id. None, with
+    nothing written, when the ballot is no longer live or the proposal no longer in
+    `voting` (revoked, voided and re-used, closed or cancelled since it was read). A
+    second vote of the household fails on the unique constraint (IntegrityError)."""
+    if conn.execute(BALLOT_USED, {"ballot_id": row.ballot_id}).rowcount != 1:
+        return None
     result = conn.execute(
         INSERT_VOTE,
         {
@@ -240,5 +238,4 @@ def insert_online_vote(
             for n, a in sorted(answers_given.items())
         ],
     )
-    conn.execute(BALLOT_USED, {"ballot_id": row.ballot_id})
     return vote_id

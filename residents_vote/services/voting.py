@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import settings
-from ..domain import receipts
+from ..domain import periods, receipts
 from ..models import (
     ANSWERS,
     Attachment,
@@ -705,9 +705,9 @@ def _stop(session: Session, proposal_id: int, now: dt.datetime) -> None:
 
 
 def _page(
-    conn: Connection, row: vote_path.BallotRow, now: dt.datetime, holder: object
+    store: Store, conn: Connection, row: vote_path.BallotRow, now: dt.datetime
 ) -> BallotPage:
-    """The page's plain values; `holder` gives the install's settings (`settings.of`)."""
+    """The page's plain values, read on `conn`."""
     from . import costs, results
 
     if row.code is None:
@@ -727,7 +727,9 @@ def _page(
         closed_at=row.closed_at,
         objection_ends_at=row.objection_ends_at,
         cancel_reason=row.cancel_reason,
-        questions=tuple(QuestionView(n, t) for n, t in vote_path.questions(conn, row.proposal_id)),
+        questions=tuple(
+            QuestionView(n, t) for n, t in vote_path.questions(conn, row.proposal_id, store.frozen)
+        ),
     )
     entry = EntryView(row.code, row.area, row.building, row.share, row.building_share)
     vote = None
@@ -747,7 +749,7 @@ def _page(
         phase=proposals.phase(row, now),
         share=costs.share_text(entry),
         plan=row.has_plan,
-        objection_end=results.local_end(row.objection_ends_at, holder)
+        objection_end=periods.format_end(row.objection_ends_at, store.settings.zone)
         if results.objection_window_open(row, now)
         else "",
     )
@@ -795,11 +797,11 @@ def ballot_page(store: Store, token: str, *, now: dt.datetime | None = None) -> 
     with store.connect() as conn:
         row = _ballot_row(conn, token)
         if not _due(row, now):
-            return _page(conn, row, now, conn)
+            return _page(store, conn, row, now)
     with store.write() as s:
         _stop(s, row.proposal_id, now)
         conn = s.connection()
-        return _page(conn, _ballot_row(conn, token), now, s)
+        return _page(store, conn, _ballot_row(conn, token), now)
 
 
 def submit_ballot(
@@ -830,12 +832,12 @@ def submit_ballot(
         else:
             screened = _screen(row, form, now)
             if screened.outcome is not None:
-                return _shown(screened, conn, row, now, conn)
+                return _shown(store, screened, conn, row, now)
             if form.get("confirm") != "yes":
-                return Submission(CONFIRM, _page(conn, row, now, conn), screened.answers)
+                return Submission(CONFIRM, _page(store, conn, row, now), screened.answers)
     if row is not None:
         try:
-            if _record_fast(store, row, screened.answers, now):
+            if _record_fast(store, row, screened.answers):
                 return Submission(RECORDED)
         except Conflict:  # another request of this household was recorded first
             return _already_voted(store, token, now)
@@ -843,20 +845,20 @@ def submit_ballot(
 
 
 def _shown(
+    store: Store,
     screened: _Screened,
     conn: Connection,
     row: vote_path.BallotRow,
     now: dt.datetime,
-    holder: object,
 ) -> Submission:
     return Submission(
-        screened.outcome, _page(conn, row, now, holder), screened.answers, screened.errors
+        screened.outcome, _page(store, conn, row, now), screened.answers, screened.errors
     )
 
 
 def _already_voted(store: Store, token: str, now: dt.datetime) -> Submission:
     with store.connect() as conn:
-        return Submission(ALREADY_VOTED, _page(conn, _ballot_row(conn, token), now, conn))
+        return Submission(ALREADY_VOTED, _page(store, conn, _ballot_row(conn, token), now))
 
 
 def _submit_locked(
@@ -877,7 +879,7 @@ def _submit_locked(
                 row = _ballot_row(conn, token)
             screened = _screen(row, form, now)
             if screened.outcome is not None:
-                return _shown(screened, conn, row, now, s)
+                return _shown(store, screened, conn, row, now)
             answers = screened.answers
             phone4 = form.get("phone4", "")
             if row.verify == "phone4":
@@ -888,49 +890,42 @@ def _submit_locked(
                 )
                 if check.retry_at is not None:
                     wait = max(1, math.ceil((check.retry_at - checked_at).total_seconds()))
-                    page = _page(conn, row, now, s)
+                    page = _page(store, conn, row, now)
                     return Submission(LOCKED, page, retry_at=check.retry_at, retry_after=wait)
                 if not check.ok:  # the wrong answer stays counted
-                    return Submission(WRONG_PHONE, _page(conn, row, now, s), answers)
+                    return Submission(WRONG_PHONE, _page(store, conn, row, now), answers)
             if form.get("confirm") != "yes":
-                return Submission(CONFIRM, _page(conn, row, now, s), answers, phone4=phone4)
-            _record_online(conn, row, answers)
+                return Submission(CONFIRM, _page(store, conn, row, now), answers, phone4=phone4)
+            if not _record_online(conn, row, answers):  # the ballot was checked live
+                raise Conflict(N_("This household has already voted on this proposal."))
             return Submission(RECORDED)
     except Conflict:  # another request of this household was recorded first
         return _already_voted(store, token, now)
 
 
-def _record_fast(
-    store: Store, row: vote_path.BallotRow, answers: dict[int, str], now: dt.datetime
-) -> bool:
-    """Record a vote checked outside the lock: inside the write transaction only a check
-    by primary key that nothing changed since (the ballot still live, the household
-    without a vote, voting open), then the inserts. False (nothing written) if something
-    changed: the caller then decides again inside the lock."""
+def _record_fast(store: Store, row: vote_path.BallotRow, answers: dict[int, str]) -> bool:
+    """Record a vote checked outside the lock, in a short write transaction: False, with
+    nothing written, if the ballot is no longer live or voting no longer open (the
+    caller then decides again inside the lock)."""
     with store.begin() as conn:
-        now_row = vote_path.still_open(conn, row.ballot_id)
-        if (
-            now_row is None
-            or now_row.ballot_status != "live"
-            or now_row.vote_id is not None
-            or proposals.phase(now_row, now) != "open"
-        ):
-            return False
-        _record_online(conn, row, answers)
-    return True
+        return _record_online(conn, row, answers)
 
 
-def _record_online(conn: Connection, row: vote_path.BallotRow, answers: dict[int, str]) -> None:
-    """`cast_online` on the hot path: Core inserts and the audit append, no ORM objects."""
+def _record_online(conn: Connection, row: vote_path.BallotRow, answers: dict[int, str]) -> bool:
+    """`cast_online` on the hot path: Core statements and the audit append, no ORM
+    objects. False (nothing written) if the ballot is no longer live or the proposal no
+    longer in `voting`; Conflict if the household has voted meanwhile."""
     if row.code is None:
         raise Invalid(N_("This household is not in the electorate of this proposal"))
     cast_at = utcnow()
     try:
-        vote_path.insert_online_vote(
+        vote_id = vote_path.insert_online_vote(
             conn, row, answers, receipt_code=receipts.new_code(), cast_at=cast_at
         )
     except IntegrityError as exc:
         raise Conflict(N_("This household has already voted on this proposal.")) from exc
+    if vote_id is None:
+        return False
     audit.append(
         conn,
         "vote.cast",
@@ -945,6 +940,7 @@ def _record_online(conn: Connection, row: vote_path.BallotRow, answers: dict[int
             audit.ANSWERS_KEY: audit.answers_digest(row.proposal_id, row.code, answers),
         },
     )
+    return True
 
 
 # --- Paper and proxy entries by staff (web form and `votes record/correct/void`) --------
