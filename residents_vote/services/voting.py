@@ -896,31 +896,55 @@ def _submit_locked(
                     return Submission(WRONG_PHONE, _page(store, conn, row, now), answers)
             if form.get("confirm") != "yes":
                 return Submission(CONFIRM, _page(store, conn, row, now), answers, phone4=phone4)
-            if not _record_online(conn, row, answers):  # the ballot was checked live
+            if not _record_online(conn, row, answers, _cast(row, answers)):  # checked live
                 raise Conflict(N_("This household has already voted on this proposal."))
             return Submission(RECORDED)
     except Conflict:  # another request of this household was recorded first
         return _already_voted(store, token, now)
 
 
+@dataclass(frozen=True)
+class _Cast:
+    """What a recorded vote writes, computed before the write lock is taken."""
+
+    receipt_code: str
+    cast_at: dt.datetime
+    event: dict
+
+
+def _cast(row: vote_path.BallotRow, answers: dict[int, str]) -> _Cast:
+    if row.code is None:
+        raise Invalid(N_("This household is not in the electorate of this proposal"))
+    return _Cast(
+        receipt_code=receipts.new_code(),
+        cast_at=utcnow(),
+        event={
+            "channel": "online",
+            "serial": row.serial,
+            "proxy": False,
+            audit.ANSWERS_KEY: audit.answers_digest(row.proposal_id, row.code, answers),
+        },
+    )
+
+
 def _record_fast(store: Store, row: vote_path.BallotRow, answers: dict[int, str]) -> bool:
     """Record a vote checked outside the lock, in a short write transaction: False, with
     nothing written, if the ballot is no longer live or voting no longer open (the
     caller then decides again inside the lock)."""
+    cast = _cast(row, answers)
     with store.begin() as conn:
-        return _record_online(conn, row, answers)
+        return _record_online(conn, row, answers, cast)
 
 
-def _record_online(conn: Connection, row: vote_path.BallotRow, answers: dict[int, str]) -> bool:
+def _record_online(
+    conn: Connection, row: vote_path.BallotRow, answers: dict[int, str], cast: _Cast
+) -> bool:
     """`cast_online` on the hot path: Core statements and the audit append, no ORM
     objects. False (nothing written) if the ballot is no longer live or the proposal no
     longer in `voting`; Conflict if the household has voted meanwhile."""
-    if row.code is None:
-        raise Invalid(N_("This household is not in the electorate of this proposal"))
-    cast_at = utcnow()
     try:
         vote_id = vote_path.insert_online_vote(
-            conn, row, answers, receipt_code=receipts.new_code(), cast_at=cast_at
+            conn, row, answers, receipt_code=cast.receipt_code, cast_at=cast.cast_at
         )
     except IntegrityError as exc:
         raise Conflict(N_("This household has already voted on this proposal.")) from exc
@@ -933,12 +957,7 @@ def _record_online(conn: Connection, row: vote_path.BallotRow, answers: dict[int
         community_id=row.community_id,
         proposal_id=row.proposal_id,
         subject=row.code,
-        data={
-            "channel": "online",
-            "serial": row.serial,
-            "proxy": False,
-            audit.ANSWERS_KEY: audit.answers_digest(row.proposal_id, row.code, answers),
-        },
+        data=cast.event,
     )
     return True
 
