@@ -155,28 +155,32 @@ BREAKDOWN = {
     "whole request cycle (flask wsgi_app), GET + POST": ("flask/app.py", "wsgi_app"),
     "GET /b/<token> view (ballot.show)": ("blueprints/ballot.py", "show"),
     "POST /b/<token> view (ballot.submit)": ("blueprints/ballot.py", "submit"),
-    "  display context, built on GET and again on POST (_context)": (
-        "blueprints/ballot.py",
-        "_context",
+    "  the page's data, one read (voting.ballot_page)": ("services/voting.py", "ballot_page"),
+    "  the vote (voting.submit_ballot)": ("services/voting.py", "submit_ballot"),
+    "    token lookup, one per request (vote_path.ballot_row)": (
+        "services/vote_path.py",
+        "ballot_row",
     ),
-    "    of which: every household's cost share (household_share_text)": (
-        "services/costs.py",
-        "household_share_text",
+    "    the short write transaction (voting._record_fast)": (
+        "services/voting.py",
+        "_record_fast",
     ),
-    "    of which: the plan attachment row (plan_attachment)": (
-        "services/costs.py",
-        "plan_attachment",
+    "      of which: vote, answers, ballot (vote_path.insert_online_vote)": (
+        "services/vote_path.py",
+        "insert_online_vote",
     ),
-    "  token lookup (ballots.find), GET + POST": ("services/ballots.py", "find"),
-    "  recording the vote (voting.cast_online)": ("services/voting.py", "cast_online"),
-    "    of which: audit event (audit.record)": ("services/audit.py", "record"),
+    "      of which: audit event (audit.append)": ("services/audit.py", "append"),
     "  page rendering (flask render_template)": ("flask/templating.py", "render_template"),
     "ORM statements (Session._execute_internal)": ("orm/session.py", "_execute_internal"),
+    "Core statements (Connection._execute_context)": ("engine/base.py", "_execute_context"),
     "SQLite commit (fsync)": ("~", "<method 'commit' of 'sqlite3.Connection' objects>"),
     "CSRF check (flask_wtf csrf_protect)": ("flask_wtf/csrf.py", "csrf_protect"),
     "session cookie load (flask sessions)": ("flask/sessions.py", "open_session"),
     "session cookie save": ("flask/sessions.py", "save_session"),
-    "translations (flask_babel gettext)": ("flask_babel/__init__.py", "gettext"),
+    "translations (flask_babel gettext, template catalog)": (
+        "flask_babel/__init__.py",
+        "get_translations",
+    ),
 }
 
 

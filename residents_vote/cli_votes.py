@@ -8,12 +8,9 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from sqlalchemy import select
 
-from .cli import Group, fail, guarded, store, write
-from .models import User
+from .cli import Group, fail, guarded, store
 from .services import printing, proposals, results, voting
-from .services.errors import N_, Invalid
 
 proposal_cli = Group("proposal", help="Proposals and their votes.")
 ballots_cli = Group("ballots", help="Printable QR ballots.")
@@ -214,37 +211,17 @@ def ballots_reissue(proposal_id, households, unvoted, pdf_path, links_path):
 @guarded
 def votes_record(proposal_id, household, answers, channel, proxy_name, received, username):
     """Enter a paper or proxy ballot."""
-    received_at = proposals.parse_time(received)
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        user = s.scalar(select(User).where(User.username == username))
-        if user is None or not user.active:
-            raise Invalid(N_("Unknown user %(user)s"), user=username)
-        if received_at is None and proposals.phase(proposal) == "counting":
-            raise Invalid(
-                "voting closed at %(closes)s: give --received ISO-8601, the time the ballot "
-                "was handed in (before the close)",
-                closes=results.local(proposal.closes_at),
-            )
-        parsed = voting.parse_answers(answers, len(proposal.questions))
-        cast = voting.record_paper(
-            s,
-            proposal,
-            household,
-            parsed,
-            channel=channel,
-            by=user,
-            proxy_name=proxy_name,
-            received=received_at,
-        )
-    click.echo(f"recorded {channel} ballot for {household}; receipt {cast.receipt}")
-
-
-def _user(s, username: str) -> User:
-    user = s.scalar(select(User).where(User.username == username))
-    if user is None or not user.active:
-        raise Invalid(N_("Unknown user %(user)s"), user=username)
-    return user
+    recorded = voting.record_paper_ballot(
+        store(),
+        proposal_id,
+        household,
+        answers,
+        channel=channel,
+        by=username,
+        proxy_name=proxy_name,
+        received=received,
+    )
+    click.echo(f"recorded {channel} ballot for {household}; receipt {recorded.receipt}")
 
 
 @votes_cli.command("correct")
@@ -256,16 +233,9 @@ def _user(s, username: str) -> User:
 @guarded
 def votes_correct(proposal_id, household, answers, reason, username):
     """Correct a data-entry error in a paper or proxy entry (before the preliminary result)."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        user = _user(s, username)
-        entry = voting.entry_by_code(s, proposal, household)
-        vote = voting.recorded_vote(s, proposal, entry)
-        parsed = voting.parse_answers(answers, len(proposal.questions))
-        voting.correct(s, vote, parsed, reason, by=user)
-        given = ",".join(f"{n}={a}" for n, a in sorted(parsed.items()))
-        line = f"corrected the {vote.channel} entry of {entry.code}: {given}"
-    click.echo(line)
+    corrected = voting.correct_entry(store(), proposal_id, household, answers, reason, by=username)
+    given = ",".join(f"{n}={a}" for n, a in sorted(corrected.answers.items()))
+    click.echo(f"corrected the {corrected.channel} entry of {corrected.household}: {given}")
 
 
 @votes_cli.command("void")
@@ -276,15 +246,10 @@ def votes_correct(proposal_id, household, answers, reason, username):
 @guarded
 def votes_void(proposal_id, household, reason, username):
     """Void a paper or proxy entry made under the wrong household; it may vote again."""
-    with write() as s:
-        proposal = proposals.lock(s, proposal_id)
-        user = _user(s, username)
-        voided = voting.void(s, proposal, household, reason, by=user)
-        line = (
-            f"voided the {voided.channel} entry of {household.strip()}; "
-            "the household may vote again"
-        )
-    click.echo(line)
+    voided = voting.void_entry(store(), proposal_id, household, reason, by=username)
+    click.echo(
+        f"voided the {voided.channel} entry of {voided.household}; the household may vote again"
+    )
 
 
 def register(app: Flask) -> None:

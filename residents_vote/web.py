@@ -191,6 +191,7 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals["threshold_label"] = _threshold_label
     app.jinja_env.globals["advisory_text"] = _advisory_text
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    _install_template_gettext(app)
 
 
 def _has_nul(req) -> bool:
@@ -204,6 +205,37 @@ def _has_nul(req) -> bool:
         texts += [t for key, value in req.form.items(multi=True) for t in (key, value)]
         texts += [f.filename or "" for _, f in req.files.items(multi=True)]
     return any("\x00" in t for t in texts)
+
+
+_CATALOG = "_rv_catalog"
+
+
+def _install_template_gettext(app: Flask) -> None:
+    """Templates translate through the catalog of the request's locale, looked up once
+    per page instead of three context look-ups per message (a ballot page shows about
+    twenty): the vote path's share of translation time (bench/vote_load.py --profile).
+    Same result as Flask-Babel's callables: `_("…", name=value)`, markup-safe."""
+    from jinja2 import pass_context
+
+    @pass_context
+    def template_gettext(context, string: str, **variables) -> str:
+        rv = template_catalog(context).ugettext(string)
+        if context.eval_ctx.autoescape:
+            rv = Markup(rv)
+        return rv % variables
+
+    app.jinja_env.globals["gettext"] = template_gettext
+    app.jinja_env.globals["_"] = template_gettext
+
+
+def template_catalog(context):
+    """The translations of the page being rendered (a Jinja context), looked up once."""
+    catalog = context.get(_CATALOG)
+    if catalog is None:
+        from flask_babel import get_translations
+
+        catalog = context.vars[_CATALOG] = get_translations()
+    return catalog
 
 
 def _current_lang() -> str:

@@ -141,28 +141,24 @@ def objection(public_id: str):
     proposal = _proposal(public_id)
     if extensions.over_failure_limit("receipt"):
         abort(429)
-    return file_objection(
-        proposal,
-        lambda db, locked, form: results.file_objection_by_receipt(
-            db,
-            locked,
-            form.get("receipt", ""),
+    return file_objection(proposal, receipt=request.form.get("receipt", ""))
+
+
+def file_objection(proposal, **proof):
+    """File the form's objection for `proposal`, proved by `receipt=` or `ballot_id=`;
+    303 to the public page, or the refusal page. An unknown receipt code counts as a
+    failure for the client's rate limit."""
+    form = request.form
+    try:
+        results.file_online_objection(
+            extensions.store(),
+            proposal.id,
             text=form.get("text", ""),
             name=form.get("name", ""),
             contact=form.get("contact", ""),
-        ),
-    )
-
-
-def file_objection(proposal: Proposal, file):
-    """Run `file(db, locked_proposal, form)`; 303 to the public page, or the refusal page.
-    An unknown receipt code counts as a failure for the client's rate limit."""
-    db = extensions.session()
-    try:
-        file(db, proposals.lock(db, proposal.id), request.form)
-        db.commit()
+            **proof,
+        )
     except (Forbidden, Invalid) as exc:
-        db.rollback()
         if isinstance(exc, results.UnknownReceipt):
             extensions.record_failure("receipt")
         return render_template(

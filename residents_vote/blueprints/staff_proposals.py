@@ -7,15 +7,12 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from .. import extensions
 from ..domain import catalog, receipts
-from ..models import Proposal
 from ..services import (
     attachments,
-    ballots,
     costs,
     dashboard,
     notices,
@@ -283,38 +280,29 @@ def proposal_paper(proposal_id: int):
     """Enter a paper or proxy ballot, with the scan of the signed ballot as evidence."""
     p = close_if_due(proposal_or_404(proposal_id))
     form = ActionForm()
-    db = extensions.session()
     status = 200
     recorded = None
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-        code = request.form.get("household", "").strip()
-        serial = request.form.get("serial", "").strip()
         try:
-            if serial and not code:
-                code = _code_for_serial(db, p, serial)
-            locked = proposals.lock(db, p.id)
-            answers = {q.number: request.form.get(f"q{q.number}", "") for q in locked.questions}
             scan = read_upload("scan")
             proxy_doc = read_upload("proxy_doc")
-            cast = voting.record_paper(
-                db,
-                locked,
-                code,
-                answers,
+            done = voting.record_paper_ballot(
+                extensions.store(),
+                p.id,
+                request.form.get("household", "").strip(),
+                request.form,
+                serial=request.form.get("serial", "").strip(),
                 channel=request.form.get("channel", "paper"),
-                by=current_user,
+                by=actor(),
                 proxy_name=request.form.get("proxy_name", ""),
-                received=proposals.parse_time(request.form.get("received")),
+                received=request.form.get("received"),
+                scan=scan,
+                proxy_doc=proxy_doc,
             )
-            for kind, upload in (("ballot_scan", scan), ("proxy_auth", proxy_doc)):
-                if upload:
-                    _attach(db, locked, kind, upload, vote_id=cast.vote.id)
-            db.commit()
-            recorded = (code, cast.receipt)
+            recorded = (done.household, done.receipt)
         except ServiceError as exc:
-            db.rollback()
             flash(translate_error(exc), "error")
             status = exc.status if exc.status >= 400 else 422
     return render_template(
@@ -328,13 +316,6 @@ def proposal_paper(proposal_id: int):
     ), status
 
 
-def _code_for_serial(db, proposal: Proposal, serial: str) -> str:
-    return ballots.code_for_serial(db, proposal.id, serial)
-
-
-def _attach(db, proposal: Proposal, kind: str, upload: tuple, **links):
-    """Until the paper-entry handler is a use case: attachments.add in its session."""
-    return attachments.add(db, proposal, kind, upload, by=current_user, **links)
 
 
 @bp.route("/proposals/<int:proposal_id>/plan", methods=["POST"])

@@ -11,77 +11,67 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
-from sqlalchemy import select
 
 from .. import extensions
-from ..models import Attachment, ElectorateEntry, User
-from ..services import proposals, voting
-from ..services.errors import Conflict, ServiceError
+from ..services import voting
+from ..services.errors import ServiceError
 from ..web import translate_error
-from .common import proposal_or_404
+from .common import actor, proposal_or_404
 from .staff import bp
 from .staff_proposals import ActionForm
 
 
-def _recorded(db, proposal, code: str):
+def _recorded(proposal, code: str):
     """The electorate entry and recorded vote of a household code; 404 without a vote."""
-    entry = db.scalar(
-        select(ElectorateEntry).where(
-            ElectorateEntry.proposal_id == proposal.id, ElectorateEntry.code == code
-        )
-    )
-    vote = voting.existing_vote(db, proposal.id, entry.household_id) if entry else None
-    if vote is None:
+    found = voting.recorded_entry(extensions.session(), proposal.id, code)
+    if found is None:
         abort(404)
-    return entry, vote
+    return found
 
 
 def _refusal(proposal, vote, code: str) -> str | None:
     """Why this entry cannot be changed now (shown with 409), or None."""
-    try:
-        voting.require_changeable(proposal, vote, code)
-    except Conflict as exc:
-        return translate_error(exc)
-    return None
+    refusal = voting.change_refusal(proposal, vote, code)
+    return translate_error(refusal) if refusal is not None else None
 
 
-def _change(db, proposal_id: int, action):
-    """Run a change on the locked proposal: (response, None) on success, else
-    (None, (status, refusal)) after a rollback; a 409 is shown instead of the form."""
+def _change(change, done_message: str):
+    """Run a change use case: (response, None) on success, else (None, (status,
+    refusal)); a 409 is shown instead of the form, other refusals are flashed."""
     try:
-        response = action(proposals.lock(db, proposal_id))
-        db.commit()
-        return response, None
+        change()
     except ServiceError as exc:
-        db.rollback()
         if exc.status == 409:
             return None, (409, translate_error(exc))
         flash(translate_error(exc), "error")
         return None, (exc.status, None)
+    flash(done_message, "ok")
+    return True, None
 
 
 @bp.route("/proposals/<int:proposal_id>/votes/<code>/correct", methods=["GET", "POST"])
 def vote_correct(proposal_id: int, code: str):
     proposal = proposal_or_404(proposal_id)
-    db = extensions.session()
-    entry, vote = _recorded(db, proposal, code)
+    entry, vote = _recorded(proposal, code)
     form = ActionForm()
     refusal = _refusal(proposal, vote, entry.code)
     status = 409 if refusal else 200
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-
-        def action(locked):
-            answers = {q.number: request.form.get(f"q{q.number}", "") for q in locked.questions}
-            voting.correct(db, vote, answers, request.form.get("reason", ""), by=current_user)
-            flash(_("The vote of %(code)s was corrected.", code=code), "ok")
+        done, failed = _change(
+            lambda: voting.correct_entry(
+                extensions.store(),
+                proposal.id,
+                entry.code,
+                request.form,
+                request.form.get("reason", ""),
+                by=actor(),
+            ),
+            _("The vote of %(code)s was corrected.", code=code),
+        )
+        if done:
             return redirect(url_for("staff.proposal", proposal_id=proposal.id), code=303)
-
-        done, failed = _change(db, proposal.id, action)
-        if done is not None:
-            return done
         status, refusal = failed
     return render_template(
         "staff/correct.html",
@@ -98,31 +88,27 @@ def vote_correct(proposal_id: int, code: str):
 def vote_void(proposal_id: int, code: str):
     """Void a paper or proxy entry made under the wrong household, with a reason."""
     proposal = proposal_or_404(proposal_id)
-    db = extensions.session()
-    entry, vote = _recorded(db, proposal, code)
+    entry, vote = _recorded(proposal, code)
     form = ActionForm()
     refusal = _refusal(proposal, vote, entry.code)
     status = 409 if refusal else 200
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
-
-        def action(locked):
-            voting.void(db, locked, entry.code, request.form.get("reason", ""), by=current_user)
-            flash(
-                _("The entry of %(code)s was voided; the household may vote again.", code=code),
-                "ok",
-            )
+        done, failed = _change(
+            lambda: voting.void_entry(
+                extensions.store(),
+                proposal.id,
+                entry.code,
+                request.form.get("reason", ""),
+                by=actor(),
+            ),
+            _("The entry of %(code)s was voided; the household may vote again.", code=code),
+        )
+        if done:
             return redirect(url_for("staff.proposal", proposal_id=proposal.id), code=303)
-
-        done, failed = _change(db, proposal.id, action)
-        if done is not None:
-            return done
         status, refusal = failed
-    entered_by = db.get(User, vote.entered_by_id) if vote.entered_by_id else None
-    evidence = list(
-        db.scalars(select(Attachment).where(Attachment.vote_id == vote.id).order_by(Attachment.id))
-    )
+    entered_by, evidence = voting.entry_evidence(extensions.session(), vote)
     return render_template(
         "staff/void.html",
         proposal=proposal,

@@ -14,8 +14,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, AuditHead, Proposal, utcnow
@@ -145,6 +146,68 @@ def record(
     head.hash = digest
     session.flush()
     return event
+
+
+_HEAD_FOR_UPDATE = (
+    select(AuditHead.__table__.c.seq, AuditHead.__table__.c.hash)
+    .where(AuditHead.__table__.c.chain == bindparam("chain"))
+    .with_for_update()
+)
+_INSERT_EVENT = insert(AuditEvent.__table__)
+_MOVE_HEAD = (
+    update(AuditHead.__table__)
+    .where(AuditHead.__table__.c.chain == bindparam("b_chain"))
+    .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+)
+
+
+def append(
+    conn: Connection,
+    action: str,
+    *,
+    actor: str,
+    community_id: int | None = None,
+    proposal_id: int | None = None,
+    subject: str = "",
+    data: dict | None = None,
+) -> None:
+    """`record` in Core statements on the transaction's connection (lock the head, insert
+    the event, move the head), for the resident's vote path: the same event and hash as
+    `record`, no ORM objects. (A session's connection: `session.connection()`.)"""
+    chain = chain_for(community_id)
+    head = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).first()
+    if head is None:  # the chain's first event: create its head (race-free), then lock it
+        insert_head = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(
+            insert_head(AuditHead.__table__)
+            .values(chain=chain, seq=0, hash=GENESIS)
+            .on_conflict_do_nothing(index_elements=["chain"])
+        )
+        head = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).one()
+    prev_seq, prev_hash = head
+    at = utcnow()
+    seq = prev_seq + 1
+    payload = _canonical(data)
+    digest = event_hash(
+        prev_hash, chain, seq, at, actor, action, community_id, proposal_id, subject, payload
+    )
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "chain": chain,
+            "seq": seq,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "community_id": community_id,
+            "proposal_id": proposal_id,
+            "subject": subject,
+            "data": payload,
+            "prev_hash": prev_hash,
+            "hash": digest,
+        },
+    )
+    conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seq": seq, "b_hash": digest})
 
 
 def record_for(

@@ -424,6 +424,34 @@ def file_objection_by_ballot(
     )
 
 
+def file_online_objection(
+    store: Store,
+    proposal_id: int,
+    *,
+    text: str,
+    name: str = "",
+    contact: str = "",
+    receipt: str | None = None,
+    ballot_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> int:
+    """Use case: a household's objection filed online, proved by its ballot (`ballot_id`,
+    a live ballot the caller has looked up) or by its receipt code; one transaction.
+    Returns the objection's id; refusals raise (UnknownReceipt for an unknown code)."""
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        if ballot_id is not None:
+            objection = file_objection_by_ballot(
+                s, proposal, s.get(Ballot, ballot_id), text=text, name=name, contact=contact,
+                now=now,
+            )
+        else:
+            objection = file_objection_by_receipt(
+                s, proposal, receipt or "", text=text, name=name, contact=contact, now=now
+            )
+        return objection.id
+
+
 def answer_objection(
     session: Session,
     objection: Objection,

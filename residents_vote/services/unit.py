@@ -19,6 +19,7 @@ from .. import db as dbmod
 from ..settings import DEFAULT, Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
     from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -28,6 +29,9 @@ class Store:
     def __init__(self, factory: sessionmaker[Session], settings: Settings = DEFAULT) -> None:
         self.factory = factory
         self.settings = settings
+        # Values that never change once the vote is open (a proposal's questions), kept
+        # per install by the resident's vote path (services/vote_path.py).
+        self.frozen: dict[object, object] = {}
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
@@ -44,3 +48,26 @@ class Store:
         finally:
             session.rollback()
             session.close()
+
+    # The resident's vote path (services/vote_path.py) runs Core statements on a plain
+    # connection: no ORM session to build per request. Like a session, the connection
+    # carries the install's settings (`settings.of(connection)`).
+
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A Core connection for reads; its snapshot is released when the block ends."""
+        with self.factory.kw["bind"].connect() as conn:
+            conn.info["settings"] = self.settings
+            yield conn
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One write transaction on a Core connection (BEGIN IMMEDIATE on SQLite),
+        committed when the block succeeds, else rolled back."""
+        token = dbmod.set_write_intent(True)
+        try:
+            with self.factory.kw["bind"].begin() as conn:
+                conn.info["settings"] = self.settings
+                yield conn
+        finally:
+            dbmod.reset_write_intent(token)

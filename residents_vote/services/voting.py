@@ -12,14 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import settings
-from ..domain import receipts
+from ..domain import periods, receipts
 from ..models import (
     ANSWERS,
     Attachment,
@@ -33,8 +36,9 @@ from ..models import (
     VoteAnswer,
     utcnow,
 )
-from . import audit, proposals
-from .errors import N_, Conflict, Forbidden, Invalid, NotFound
+from . import attachments, audit, ballots, proposals, vote_path
+from .errors import N_, Conflict, Forbidden, Gone, Invalid, NotFound, ServiceError
+from .unit import Store
 
 ONLINE_ANSWERS = ("agree", "oppose", "abstain")
 # Statuses in which staff may correct or void a paper or proxy entry: before the
@@ -534,3 +538,617 @@ def by_receipt(session: Session, proposal: Proposal, code: str) -> tuple[Vote, E
 
 def voted_household_ids(session: Session, proposal: Proposal) -> list[int]:
     return list(session.scalars(select(Vote.household_id).where(Vote.proposal_id == proposal.id)))
+
+
+# --- The resident's ballot /b/<token>: what the page shows, as plain values -------------
+
+
+class BallotRefused(ServiceError):
+    """The ballot link itself is refused (unknown or replaced): the web layer counts it
+    toward the client's failure limit."""
+
+
+class UnknownBallot(BallotRefused, NotFound):
+    pass
+
+
+class ReplacedBallot(BallotRefused, Gone):
+    pass
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    id: int
+    public_id: str
+    title: str
+    stage: str
+    body: str
+    rule: str
+    headcount: str
+    status: str
+    verify: str
+    starts_at: dt.datetime | None
+    closes_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    objection_ends_at: dt.datetime | None
+    cancel_reason: str
+    questions: tuple[QuestionView, ...]
+
+
+@dataclass(frozen=True)
+class CommunityView:
+    name: str
+    office: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class EntryView:
+    code: str
+    area: int
+    building: str
+    share: int | None
+    building_share: int | None
+
+
+@dataclass(frozen=True)
+class AnswerView:
+    question_number: int
+    answer: str
+
+
+@dataclass(frozen=True)
+class VoteView:
+    channel: str
+    cast_at: dt.datetime
+    receipt_code: str
+    answers: tuple[AnswerView, ...]
+
+
+@dataclass(frozen=True)
+class BallotPage:
+    """Everything the resident's ballot page shows (templates/ballot/*)."""
+
+    proposal: ProposalView
+    community: CommunityView
+    entry: EntryView
+    vote: VoteView | None
+    receipt: str  # display form of the vote's receipt code, "" before voting
+    phase: str  # proposals.phase: scheduled, open, counting or the status
+    share: str  # the household's share of the plan, "" without a costed plan
+    plan: bool  # a design plan PDF is attached
+    objection_end: str  # end of the objection period while it runs, else ""
+
+    def context(self) -> dict:
+        return {
+            "proposal": self.proposal,
+            "community": self.community,
+            "entry": self.entry,
+            "vote": self.vote,
+            "receipt": self.receipt,
+            "phase": self.phase,
+            "share": self.share,
+            "plan": self.plan,
+            "objection_end": self.objection_end,
+        }
+
+
+# What a POST of the ballot form came to (`Submission.outcome`).
+RECORDED = "recorded"  # the vote is recorded: go back to the page (303)
+ALREADY_VOTED = "already-voted"  # the household has voted: the recorded vote (409)
+CLOSED = "closed"  # voting is not open (403)
+UNANSWERED = "unanswered"  # a question has no valid answer (422)
+EDIT = "edit"  # "change my choices": the form again, filled in
+WRONG_PHONE = "wrong-phone"  # owner check failed, counted (422)
+LOCKED = "locked"  # too many wrong owner checks on this ballot for now (429)
+CONFIRM = "confirm"  # the confirmation step
+
+
+@dataclass(frozen=True)
+class Submission:
+    outcome: str
+    page: BallotPage | None = None  # None once recorded
+    answers: dict[int, str] = field(default_factory=dict)
+    errors: tuple[int, ...] = ()  # question numbers without a valid answer
+    phone4: str = ""
+    retry_at: dt.datetime | None = None  # LOCKED: when the ballot may be used again
+    retry_after: int = 0  # LOCKED: seconds until then (at least 1)
+
+
+@dataclass(frozen=True)
+class BallotRef:
+    """A live ballot, as plain ids (what the owner check and an objection need)."""
+
+    id: int
+    proposal_id: int
+    household_id: int
+
+
+def _ballot_row(conn: Connection, token: str) -> vote_path.BallotRow:
+    """The one token lookup of a request: NotFound if unknown, Gone if revoked."""
+    if not token or len(token) > 100:
+        raise UnknownBallot(N_("This ballot link is not valid."))
+    row = vote_path.ballot_row(conn, ballots.hash_token(token))
+    if row is None:
+        raise UnknownBallot(N_("This ballot link is not valid."))
+    if row.ballot_status == "revoked":
+        raise ReplacedBallot(
+            N_("This ballot was replaced by a new one. Please use the newest ballot you received.")
+        )
+    return row
+
+
+def _ref(row: vote_path.BallotRow) -> BallotRef:
+    return BallotRef(row.ballot_id, row.proposal_id, row.household_id)
+
+
+def find_ballot(session: Session, token: str) -> BallotRef:
+    """Read: the live ballot of a link (UnknownBallot, ReplacedBallot otherwise)."""
+    return _ref(_ballot_row(session.connection(), token))
+
+
+def _due(row: vote_path.BallotRow, now: dt.datetime) -> bool:
+    """Voting has reached its announced close but the status is still `voting`."""
+    return row.status == "voting" and proposals.phase(row, now) == "counting"
+
+
+def _stop(session: Session, proposal_id: int, now: dt.datetime) -> None:
+    """Voting closes by itself at the announced time (status `counting`)."""
+    proposals.count_if_due(session, proposals.lock(session, proposal_id), now)
+
+
+def _page(
+    store: Store, conn: Connection, row: vote_path.BallotRow, now: dt.datetime
+) -> BallotPage:
+    """The page's plain values, read on `conn`."""
+    from . import costs, results
+
+    if row.code is None:
+        raise Invalid(N_("This household is not in the electorate of this proposal"))
+    proposal = ProposalView(
+        id=row.proposal_id,
+        public_id=row.public_id,
+        title=row.title,
+        stage=row.stage,
+        body=row.body,
+        rule=row.rule,
+        headcount=row.headcount,
+        status=row.status,
+        verify=row.verify,
+        starts_at=row.starts_at,
+        closes_at=row.closes_at,
+        closed_at=row.closed_at,
+        objection_ends_at=row.objection_ends_at,
+        cancel_reason=row.cancel_reason,
+        questions=tuple(
+            QuestionView(n, t) for n, t in vote_path.questions(conn, row.proposal_id, store.frozen)
+        ),
+    )
+    entry = EntryView(row.code, row.area, row.building, row.share, row.building_share)
+    vote = None
+    if row.vote_id is not None:
+        vote = VoteView(
+            channel=row.channel,
+            cast_at=row.cast_at,
+            receipt_code=row.receipt_code,
+            answers=tuple(AnswerView(n, a) for n, a in vote_path.answers(conn, row.vote_id)),
+        )
+    return BallotPage(
+        proposal=proposal,
+        community=CommunityView(row.community_name, row.office, row.contact),
+        entry=entry,
+        vote=vote,
+        receipt=receipts.display(vote.receipt_code) if vote else "",
+        phase=proposals.phase(row, now),
+        share=costs.share_text(entry),
+        plan=row.has_plan,
+        objection_end=periods.format_end(row.objection_ends_at, store.settings.zone)
+        if results.objection_window_open(row, now)
+        else "",
+    )
+
+
+@dataclass(frozen=True)
+class _Screened:
+    """The form checked against the ballot, before the owner check: an outcome to show
+    (`outcome` set) or the answers to record."""
+
+    outcome: str | None
+    answers: dict[int, str]
+    errors: tuple[int, ...] = ()
+
+
+def _screen(row: vote_path.BallotRow, form: Mapping[str, str], now: dt.datetime) -> _Screened:
+    """Already voted, voting not open, a question without a valid answer, "change my
+    choices": each ends the request with its page; else the answers."""
+    if row.vote_id is not None:
+        return _Screened(ALREADY_VOTED, {})
+    if proposals.phase(row, now) != "open":
+        return _Screened(CLOSED, {})
+    answers: dict[int, str] = {}
+    errors: list[int] = []
+    for number in range(1, row.questions + 1):
+        value = form.get(f"q{number}", "")
+        if value in ONLINE_ANSWERS:
+            answers[number] = value
+        else:
+            errors.append(number)
+    if errors:
+        return _Screened(UNANSWERED, answers, tuple(errors))
+    if form.get("edit"):
+        return _Screened(EDIT, answers)
+    return _Screened(None, answers)
+
+
+# --- Use cases: each opens and commits its own transaction (services/unit.py) -----------
+
+
+def ballot_page(store: Store, token: str, *, now: dt.datetime | None = None) -> BallotPage:
+    """GET /b/<token>: the ballot page of a household, in one read (the first request
+    after the announced close also moves the vote to `counting`, in its own write)."""
+    now = now or utcnow()
+    with store.connect() as conn:
+        row = _ballot_row(conn, token)
+        if not _due(row, now):
+            return _page(store, conn, row, now)
+    with store.write() as s:
+        _stop(s, row.proposal_id, now)
+        conn = s.connection()
+        return _page(store, conn, _ballot_row(conn, token), now)
+
+
+def submit_ballot(
+    store: Store,
+    token: str,
+    form: Mapping[str, str],
+    *,
+    now: dt.datetime | None = None,
+    limited: bool = True,
+    checked_at: dt.datetime | None = None,
+) -> Submission:
+    """POST /b/<token>: the resident's answers (`q1`…, `phone4`, `edit`, `confirm`):
+    checked, the confirmation step, then recorded with its audit event, in one write
+    transaction. A wrong owner check is counted (and committed) even though nothing is
+    recorded; `limited` False turns the per-ballot limit off (load tests). `now` decides
+    the voting window; `checked_at` (default `now`) is the time the owner-check limit
+    counts at (the web layer's injectable clock).
+
+    The common case, a confirmed vote on a ballot without owner check, reads and checks
+    outside the write lock and holds it only for the inserts (`_record_fast`); anything
+    else (an owner check, the announced close just passed, a race) runs wholly inside
+    one write transaction (`_submit_locked`)."""
+    now = now or utcnow()
+    with store.connect() as conn:
+        row = _ballot_row(conn, token)
+        if row.verify == "phone4" or _due(row, now):
+            row = None
+        else:
+            screened = _screen(row, form, now)
+            if screened.outcome is not None:
+                return _shown(store, screened, conn, row, now)
+            if form.get("confirm") != "yes":
+                return Submission(CONFIRM, _page(store, conn, row, now), screened.answers)
+    if row is not None:
+        try:
+            if _record_fast(store, row, screened.answers):
+                return Submission(RECORDED)
+        except Conflict:  # another request of this household was recorded first
+            return _already_voted(store, token, now)
+    return _submit_locked(store, token, form, now, limited, checked_at or now)
+
+
+def _shown(
+    store: Store,
+    screened: _Screened,
+    conn: Connection,
+    row: vote_path.BallotRow,
+    now: dt.datetime,
+) -> Submission:
+    return Submission(
+        screened.outcome, _page(store, conn, row, now), screened.answers, screened.errors
+    )
+
+
+def _already_voted(store: Store, token: str, now: dt.datetime) -> Submission:
+    with store.connect() as conn:
+        return Submission(ALREADY_VOTED, _page(store, conn, _ballot_row(conn, token), now))
+
+
+def _submit_locked(
+    store: Store,
+    token: str,
+    form: Mapping[str, str],
+    now: dt.datetime,
+    limited: bool,
+    checked_at: dt.datetime,
+) -> Submission:
+    """`submit_ballot` wholly inside one write transaction (owner check, close due)."""
+    try:
+        with store.write() as s:
+            conn = s.connection()
+            row = _ballot_row(conn, token)
+            if _due(row, now):
+                _stop(s, row.proposal_id, now)
+                row = _ballot_row(conn, token)
+            screened = _screen(row, form, now)
+            if screened.outcome is not None:
+                return _shown(store, screened, conn, row, now)
+            answers = screened.answers
+            phone4 = form.get("phone4", "")
+            if row.verify == "phone4":
+                from . import owner_checks
+
+                check = owner_checks.check_phone4(
+                    s, _ref(row), phone4, now=checked_at, limited=limited
+                )
+                if check.retry_at is not None:
+                    wait = max(1, math.ceil((check.retry_at - checked_at).total_seconds()))
+                    page = _page(store, conn, row, now)
+                    return Submission(LOCKED, page, retry_at=check.retry_at, retry_after=wait)
+                if not check.ok:  # the wrong answer stays counted
+                    return Submission(WRONG_PHONE, _page(store, conn, row, now), answers)
+            if form.get("confirm") != "yes":
+                return Submission(CONFIRM, _page(store, conn, row, now), answers, phone4=phone4)
+            if not _record_online(conn, row, answers, _cast(row, answers)):  # checked live
+                raise Conflict(N_("This household has already voted on this proposal."))
+            return Submission(RECORDED)
+    except Conflict:  # another request of this household was recorded first
+        return _already_voted(store, token, now)
+
+
+@dataclass(frozen=True)
+class _Cast:
+    """What a recorded vote writes, computed before the write lock is taken."""
+
+    receipt_code: str
+    cast_at: dt.datetime
+    event: dict
+
+
+def _cast(row: vote_path.BallotRow, answers: dict[int, str]) -> _Cast:
+    if row.code is None:
+        raise Invalid(N_("This household is not in the electorate of this proposal"))
+    return _Cast(
+        receipt_code=receipts.new_code(),
+        cast_at=utcnow(),
+        event={
+            "channel": "online",
+            "serial": row.serial,
+            "proxy": False,
+            audit.ANSWERS_KEY: audit.answers_digest(row.proposal_id, row.code, answers),
+        },
+    )
+
+
+def _record_fast(store: Store, row: vote_path.BallotRow, answers: dict[int, str]) -> bool:
+    """Record a vote checked outside the lock, in a short write transaction: False, with
+    nothing written, if the ballot is no longer live or voting no longer open (the
+    caller then decides again inside the lock)."""
+    cast = _cast(row, answers)
+    with store.begin() as conn:
+        return _record_online(conn, row, answers, cast)
+
+
+def _record_online(
+    conn: Connection, row: vote_path.BallotRow, answers: dict[int, str], cast: _Cast
+) -> bool:
+    """`cast_online` on the hot path: Core statements and the audit append, no ORM
+    objects. False (nothing written) if the ballot is no longer live or the proposal no
+    longer in `voting`; Conflict if the household has voted meanwhile."""
+    try:
+        vote_id = vote_path.insert_online_vote(
+            conn, row, answers, receipt_code=cast.receipt_code, cast_at=cast.cast_at
+        )
+    except IntegrityError as exc:
+        raise Conflict(N_("This household has already voted on this proposal.")) from exc
+    if vote_id is None:
+        return False
+    audit.append(
+        conn,
+        "vote.cast",
+        actor=f"household {row.code}",
+        community_id=row.community_id,
+        proposal_id=row.proposal_id,
+        subject=row.code,
+        data=cast.event,
+    )
+    return True
+
+
+# --- Paper and proxy entries by staff (web form and `votes record/correct/void`) --------
+
+
+@dataclass(frozen=True)
+class Recorded:
+    household: str  # the household code the entry was made under
+    channel: str
+    receipt: str  # display form
+    vote_id: int
+
+
+@dataclass(frozen=True)
+class Corrected:
+    household: str
+    channel: str
+    answers: dict[int, str]
+
+
+@dataclass(frozen=True)
+class Voided:
+    household: str
+    channel: str
+
+
+def _active_user(session: Session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or not user.active:
+        raise Invalid(N_("Unknown user %(user)s"), user=username)
+    return user
+
+
+def _answers_given(
+    proposal: Proposal, answers: str | Mapping[str, str]
+) -> dict[int, str]:
+    """The command line's `1=agree,2=oppose` text (parsed, every question answered), or a
+    form's `q1`, `q2`… fields (one per question; a missing one is an unknown answer)."""
+    if isinstance(answers, str):
+        return parse_answers(answers, len(proposal.questions))
+    return {q.number: answers.get(f"q{q.number}", "") for q in proposal.questions}
+
+
+def code_for_serial(session: Session, proposal_id: int, serial: str) -> str:
+    """The household code of the ballot with this printed serial number; a revoked
+    ballot (lost and replaced) is refused: only the newest one counts."""
+    row = session.execute(
+        select(ElectorateEntry.code, Ballot.status)
+        .join(
+            Ballot,
+            (Ballot.household_id == ElectorateEntry.household_id)
+            & (Ballot.proposal_id == ElectorateEntry.proposal_id),
+        )
+        .where(Ballot.proposal_id == proposal_id, Ballot.serial == serial)
+    ).first()
+    if row is None:
+        raise ServiceError("No ballot has the serial number %(serial)s.", serial=serial)
+    if row.status == "revoked":
+        raise Invalid(
+            N_("Ballot %(serial)s was revoked and replaced; only the newest ballot counts."),
+            serial=serial,
+        )
+    return row.code
+
+
+# The command line's own wording when a closed vote's ballot comes without --received.
+_RECEIVED_REQUIRED_CLI = (
+    "voting closed at %(closes)s: give --received ISO-8601, the time the ballot "
+    "was handed in (before the close)"
+)
+
+
+def record_paper_ballot(
+    store: Store,
+    proposal_id: int,
+    household: str,
+    answers: str | Mapping[str, str],
+    *,
+    channel: str,
+    by: str,
+    proxy_name: str = "",
+    received: str | None = None,
+    serial: str = "",
+    scan: tuple[str, str, bytes] | None = None,
+    proxy_doc: tuple[str, str, bytes] | None = None,
+    now: dt.datetime | None = None,
+) -> Recorded:
+    """Use case: enter a paper or proxy ballot (`record_paper`) by user `by`, found by
+    household code or by the ballot's `serial`, with the scan of the signed ballot and
+    the proxy's authorisation kept as evidence; one transaction. `answers`: see
+    `_answers_given`; `received`: ISO-8601 text (local time without an offset)."""
+    with store.write() as s:
+        if serial and not household:
+            household = code_for_serial(s, proposal_id, serial)
+        received_at = proposals.parse_time(received, s)
+        proposal = proposals.lock(s, proposal_id)
+        user = _active_user(s, by)
+        if isinstance(answers, str):
+            if received_at is None and proposals.phase(proposal, now) == "counting":
+                raise Invalid(
+                    _RECEIVED_REQUIRED_CLI, closes=_local(proposal.closes_at, proposal)
+                )
+        parsed = _answers_given(proposal, answers)
+        cast = record_paper(
+            s,
+            proposal,
+            household,
+            parsed,
+            channel=channel,
+            by=user,
+            proxy_name=proxy_name,
+            received=received_at,
+            now=now,
+        )
+        for kind, upload in (("ballot_scan", scan), ("proxy_auth", proxy_doc)):
+            if upload:
+                attachments.add(s, proposal, kind, upload, by=user, vote_id=cast.vote.id)
+        return Recorded(household, channel, cast.receipt, cast.vote.id)
+
+
+def correct_entry(
+    store: Store,
+    proposal_id: int,
+    household: str,
+    answers: str | Mapping[str, str],
+    reason: str,
+    *,
+    by: str,
+    now: dt.datetime | None = None,
+) -> Corrected:
+    """Use case: correct a data-entry error in a paper or proxy entry (`correct`)."""
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        user = _active_user(s, by)
+        entry = entry_by_code(s, proposal, household)
+        vote = recorded_vote(s, proposal, entry)
+        parsed = _answers_given(proposal, answers)
+        correct(s, vote, parsed, reason, by=user, now=now)
+        return Corrected(entry.code, vote.channel, dict(parsed))
+
+
+def void_entry(
+    store: Store,
+    proposal_id: int,
+    household: str,
+    reason: str,
+    *,
+    by: str,
+    now: dt.datetime | None = None,
+) -> Voided:
+    """Use case: void a paper or proxy entry made under the wrong household (`void`)."""
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        user = _active_user(s, by)
+        voided = void(s, proposal, household, reason, by=user, now=now)
+        return Voided(household.strip(), voided.channel)
+
+
+# --- Reads for the staff pages of an entry ---------------------------------------------
+
+
+def recorded_entry(
+    session: Session, proposal_id: int, code: str
+) -> tuple[ElectorateEntry, Vote] | None:
+    """The electorate entry and recorded vote of a household code (exactly as given), or
+    None when the household is unknown or has no recorded vote."""
+    entry = session.scalar(
+        select(ElectorateEntry).where(
+            ElectorateEntry.proposal_id == proposal_id, ElectorateEntry.code == code
+        )
+    )
+    vote = existing_vote(session, proposal_id, entry.household_id) if entry else None
+    return (entry, vote) if vote is not None else None
+
+
+def change_refusal(proposal: Proposal, vote: Vote, code: str) -> Conflict | None:
+    """Why this entry cannot be corrected or voided now (409), or None."""
+    try:
+        require_changeable(proposal, vote, code)
+    except Conflict as exc:
+        return exc
+    return None
+
+
+def entry_evidence(session: Session, vote: Vote) -> tuple[User | None, list[Attachment]]:
+    """Who entered a paper or proxy vote, and the files kept as its evidence."""
+    entered_by = session.get(User, vote.entered_by_id) if vote.entered_by_id else None
+    evidence = list(
+        session.scalars(
+            select(Attachment).where(Attachment.vote_id == vote.id).order_by(Attachment.id)
+        )
+    )
+    return entered_by, evidence

@@ -122,9 +122,6 @@ def violations(root: Path, layers: dict) -> list[str]:
     return problems
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 13 in progress: handlers and services still cross layers"
-)
 def test_every_import_follows_the_layer_map():
     problems = violations(ROOT, load_map())
     assert not problems, "\n".join(problems)
