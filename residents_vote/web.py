@@ -117,16 +117,10 @@ def register_web(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         h = response.headers
-        h.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-            "frame-ancestors 'none'",
-        )
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        present = {key.lower() for key in h.keys()}
+        for key, lowered, value in SECURITY_HEADERS:
+            if lowered not in present:  # a view may set its own (setdefault, in one pass)
+                h.add(key, value)
         private = request.blueprint in ("ballot", "staff", "admin", "committee", "auth") or (
             request.endpoint == "public.receipt"
         )
@@ -192,6 +186,24 @@ def register_web(app: Flask) -> None:
     app.jinja_env.globals["advisory_text"] = _advisory_text
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     _install_template_gettext(app)
+
+
+# Added to every response unless the view set the header itself.
+SECURITY_HEADERS = tuple(
+    (key, key.lower(), value)
+    for key, value in (
+        (
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'",
+        ),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    )
+)
 
 
 def _has_nul(req) -> bool:
