@@ -231,13 +231,33 @@ def _install_template_gettext(app: Flask) -> None:
 
     @pass_context
     def template_gettext(context, string: str, **variables) -> str:
-        rv = template_catalog(context).ugettext(string)
-        if context.eval_ctx.autoescape:
-            rv = Markup(rv)
-        return rv % variables
+        catalog = template_catalog(context)
+        autoescape = context.eval_ctx.autoescape
+        if not variables:  # the same text every time: formatted once per catalog
+            cache = _plain_texts(catalog)
+            rv = cache.get((string, autoescape))
+            if rv is None:
+                rv = cache[(string, autoescape)] = _translated(catalog, string, autoescape, {})
+            return rv
+        return _translated(catalog, string, autoescape, variables)
 
     app.jinja_env.globals["gettext"] = template_gettext
     app.jinja_env.globals["_"] = template_gettext
+
+
+def _translated(catalog, string: str, autoescape: bool, variables: dict) -> str:
+    rv = catalog.ugettext(string)
+    if autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+def _plain_texts(catalog) -> dict:
+    """The catalog's messages without variables, as templates show them."""
+    cache = getattr(catalog, "_rv_plain", None)
+    if cache is None:
+        cache = catalog._rv_plain = {}
+    return cache
 
 
 def template_catalog(context):
