@@ -32,6 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["PROXY_FIX"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    from .sessions import SignedCookieSessions
+
+    app.session_interface = SignedCookieSessions()
     Database(app)
     csrf.init_app(app)
     login_manager.init_app(app)

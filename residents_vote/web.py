@@ -117,16 +117,10 @@ def register_web(app: Flask) -> None:
     @app.after_request
     def _headers(response):
         h = response.headers
-        h.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-            "frame-ancestors 'none'",
-        )
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "no-referrer")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        present = {key.lower() for key in h.keys()}
+        for key, lowered, value in SECURITY_HEADERS:
+            if lowered not in present:  # a view may set its own (setdefault, in one pass)
+                h.add(key, value)
         private = request.blueprint in ("ballot", "staff", "admin", "committee", "auth") or (
             request.endpoint == "public.receipt"
         )
@@ -194,6 +188,24 @@ def register_web(app: Flask) -> None:
     _install_template_gettext(app)
 
 
+# Added to every response unless the view set the header itself.
+SECURITY_HEADERS = tuple(
+    (key, key.lower(), value)
+    for key, value in (
+        (
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'",
+        ),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    )
+)
+
+
 def _has_nul(req) -> bool:
     """True when the path, the query, a form field or an upload's file name holds a NUL."""
     texts = [req.path]
@@ -219,13 +231,33 @@ def _install_template_gettext(app: Flask) -> None:
 
     @pass_context
     def template_gettext(context, string: str, **variables) -> str:
-        rv = template_catalog(context).ugettext(string)
-        if context.eval_ctx.autoescape:
-            rv = Markup(rv)
-        return rv % variables
+        catalog = template_catalog(context)
+        autoescape = context.eval_ctx.autoescape
+        if not variables:  # the same text every time: formatted once per catalog
+            cache = _plain_texts(catalog)
+            rv = cache.get((string, autoescape))
+            if rv is None:
+                rv = cache[(string, autoescape)] = _translated(catalog, string, autoescape, {})
+            return rv
+        return _translated(catalog, string, autoescape, variables)
 
     app.jinja_env.globals["gettext"] = template_gettext
     app.jinja_env.globals["_"] = template_gettext
+
+
+def _translated(catalog, string: str, autoescape: bool, variables: dict) -> str:
+    rv = catalog.ugettext(string)
+    if autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+def _plain_texts(catalog) -> dict:
+    """The catalog's messages without variables, as templates show them."""
+    cache = getattr(catalog, "_rv_plain", None)
+    if cache is None:
+        cache = catalog._rv_plain = {}
+    return cache
 
 
 def template_catalog(context):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from jinja2 import pass_context
 
 from .. import extensions
@@ -18,6 +19,21 @@ from .common import close_if_due
 bp = Blueprint("ballot", __name__)
 
 T = TypeVar("T")
+
+
+@bp.before_request
+def _anonymous_without_cookies() -> None:
+    """A resident's request without a session or remember cookie holds no signed-in
+    user (the app has no request or header loader): the page gets Flask-Login's
+    anonymous user at once, without its per-request loading. A request with either
+    cookie (say, staff opening a ballot while signed in) loads its user as anywhere."""
+    cookies = request.cookies
+    app = current_app
+    if app.session_interface.get_cookie_name(app) in cookies:
+        return
+    if app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE) in cookies:
+        return
+    g._login_user = extensions.login_manager.anonymous_user()
 
 
 def _counting_failures(call: Callable[[], T]) -> T:
