@@ -184,3 +184,42 @@ def allowed_actions(current: Status | str) -> list[Action]:
     """Actions the table allows from `current` (guards aside), in the table's order."""
     current = Status(current)
     return [action for (status, action) in TRANSITIONS if status is current]
+
+
+# --- Ballots ------------------------------------------------------------------------------
+# A ballot (one household's QR link) is live until its household votes (used) or staff
+# replace it (revoked); voiding a paper entry made under the wrong household gives the
+# household its live ballot back (DOMAIN.md section 4). Revoked is final.
+
+
+class BallotStatus(enum.StrEnum):
+    LIVE = "live"
+    USED = "used"
+    REVOKED = "revoked"
+
+
+class BallotEvent(enum.StrEnum):
+    USE = "use"  # the household voted (online, or its paper ballot was entered)
+    REVOKE = "revoke"  # lost or replaced: a new ballot is issued
+    RESTORE = "restore"  # the entry that used it was voided
+
+
+BALLOT_TRANSITIONS: dict[tuple[BallotStatus, BallotEvent], BallotStatus] = {
+    (BallotStatus.LIVE, BallotEvent.USE): BallotStatus.USED,
+    (BallotStatus.LIVE, BallotEvent.REVOKE): BallotStatus.REVOKED,
+    (BallotStatus.USED, BallotEvent.REVOKE): BallotStatus.REVOKED,
+    (BallotStatus.USED, BallotEvent.RESTORE): BallotStatus.LIVE,
+}
+
+
+def ballot_after(current: BallotStatus | str, event: BallotEvent | str) -> str:
+    """The ballot's status after `event`, or Refused if the table has no such row."""
+    current, event = BallotStatus(current), BallotEvent(event)
+    new = BALLOT_TRANSITIONS.get((current, event))
+    if new is None:
+        raise Refused(
+            N_("A ballot that is %(status)s cannot be %(action)s"),
+            status=current.value,
+            action=event.value,
+        )
+    return new.value

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..domain.lifecycle import BallotEvent, ballot_after
 from ..models import Ballot, ElectorateEntry, Household, Proposal, Vote, utcnow
 from . import audit
 from .errors import N_, Conflict, Gone, Invalid, NotFound, ServiceError
@@ -150,7 +151,7 @@ def reissue(
     )
     now = utcnow()
     for ballot in live:
-        ballot.status = "revoked"
+        ballot.status = ballot_after(ballot.status, BallotEvent.REVOKE)
         ballot.revoked_at = now
     session.flush()
     if live:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, exists, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from ..domain.lifecycle import BallotEvent, BallotStatus, Status, ballot_after
 from ..models import (
     Attachment,
     Ballot,
@@ -157,15 +158,16 @@ ANSWERS = (
 INSERT_VOTE = insert(Vote.__table__)
 INSERT_ANSWERS = insert(VoteAnswer.__table__)
 # The ballot is used by this vote, if it is still live and voting still open (else no
-# row changes and nothing is recorded).
+# row changes and nothing is recorded): the lifecycle's live --use--> used, as one guarded
+# statement.
 BALLOT_USED = (
     update(Ballot.__table__)
     .where(
         _b.id == bindparam("ballot_id"),
-        _b.status == "live",
-        exists().where(_p.id == _b.proposal_id, _p.status == "voting"),
+        _b.status == BallotStatus.LIVE.value,
+        exists().where(_p.id == _b.proposal_id, _p.status == Status.VOTING.value),
     )
-    .values(status="used")
+    .values(status=ballot_after(BallotStatus.LIVE, BallotEvent.USE))
 )
 
 

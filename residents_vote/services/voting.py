@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .. import settings
 from ..domain import periods, receipts
+from ..domain.lifecycle import BallotEvent, ballot_after
 from ..models import (
     ANSWERS,
     Attachment,
@@ -145,7 +146,7 @@ def _insert(
     ]
     session.add(vote)
     if ballot is not None:
-        ballot.status = "used"
+        ballot.status = ballot_after(ballot.status, BallotEvent.USE)
     else:
         live = session.scalar(
             select(Ballot).where(
@@ -155,7 +156,7 @@ def _insert(
             )
         )
         if live is not None:
-            live.status = "used"
+            live.status = ballot_after(live.status, BallotEvent.USE)
     try:
         session.flush()
     except IntegrityError as exc:
@@ -477,7 +478,7 @@ def void(
         )
     )
     if ballot is not None:
-        ballot.status = "live"
+        ballot.status = ballot_after(ballot.status, BallotEvent.RESTORE)
     entered_by = session.get(User, vote.entered_by_id) if vote.entered_by_id else None
     session.flush()
     session.delete(vote)

@@ -12,13 +12,17 @@ import itertools
 import pytest
 
 from residents_vote.domain.lifecycle import (
+    BALLOT_TRANSITIONS,
     TRANSITIONS,
     Action,
+    BallotEvent,
+    BallotStatus,
     Facts,
     Refused,
     Status,
     advance,
     allowed_actions,
+    ballot_after,
     target,
 )
 
@@ -130,3 +134,36 @@ def test_target_accepts_plain_strings():
 def test_unknown_status_is_an_error():
     with pytest.raises(ValueError):
         target("archived", "open")
+
+
+# --- Ballots (DOMAIN.md section 4: used by a vote, revoked when replaced, live again
+# when the entry that used it was voided) ---
+
+BALLOT_ALLOWED = [
+    (BallotStatus.LIVE, BallotEvent.USE, BallotStatus.USED),
+    (BallotStatus.LIVE, BallotEvent.REVOKE, BallotStatus.REVOKED),
+    (BallotStatus.USED, BallotEvent.REVOKE, BallotStatus.REVOKED),
+    (BallotStatus.USED, BallotEvent.RESTORE, BallotStatus.LIVE),
+]
+
+
+@pytest.mark.parametrize(("current", "event", "to"), BALLOT_ALLOWED)
+def test_ballot_transition_allowed(current, event, to):
+    assert ballot_after(current, event) == to.value
+
+
+def test_ballot_table_is_exactly_the_documented_rows():
+    assert {(c, e) for c, e, _ in BALLOT_ALLOWED} == set(BALLOT_TRANSITIONS)
+
+
+@pytest.mark.parametrize(
+    ("current", "event"),
+    [
+        (c, e)
+        for c, e in itertools.product(BallotStatus, BallotEvent)
+        if (c, e) not in BALLOT_TRANSITIONS
+    ],
+)
+def test_every_other_ballot_change_is_refused(current, event):
+    with pytest.raises(Refused, match="cannot be"):
+        ballot_after(current, event)
