@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from residents_vote.models import Attachment, AuditEvent, ScanBatch, ScanPage, Vote
-from residents_vote.services import ballots, printing, proposals, scans
+from residents_vote.models import Attachment, AuditEvent, Community, ScanBatch, ScanPage, Vote
+from residents_vote.services import ballots, printing, privacy, proposals, scans
 from residents_vote.services.errors import Conflict, Forbidden, Invalid
 from tests import factories
 from tests import scan_material as sm
@@ -206,3 +206,30 @@ def test_while_counting_a_page_counts_as_received_at_its_upload(app):
         vote = s.scalar(select(Vote))
         uploaded = s.scalar(select(ScanBatch.created_at))
         assert vote.received_at == uploaded
+
+
+def test_a_privacy_purge_removes_the_scanned_page_images(app, runner):
+    factories.signing_community(app)
+    pid = factories.final_proposal(app, at=factories.ago(days=400))
+    png = sm.png(np.full((40, 30), 255, np.uint8))
+    with write(app) as s:
+        s.add(
+            ScanBatch(
+                proposal_id=pid,
+                sha256="1" * 64,
+                pages=[
+                    ScanPage(
+                        number=1, status="review", reasons="[]", image=png, crops='{"q1": "AA=="}'
+                    )
+                ],
+            )
+        )
+    with read(app) as s:
+        community = s.scalar(select(Community))
+        assert privacy.personal_data_left(s, community) > 0
+    result = runner.invoke(args=["privacy", "purge", community.slug])
+    assert result.exit_code == 0, result.output
+    with read(app) as s:
+        page = s.scalar(select(ScanPage))
+        assert page.image is None and page.crops == "{}"
+        assert privacy.personal_data_left(s, s.scalar(select(Community))) == 0
