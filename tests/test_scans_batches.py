@@ -12,7 +12,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from residents_vote.models import Attachment, AuditEvent, Community, ScanBatch, ScanPage, Vote
-from residents_vote.services import ballots, printing, privacy, proposals, scans
+from residents_vote.services import audit_log, ballots, printing, privacy, proposals, scans
 from residents_vote.services.errors import Conflict, Forbidden, Invalid
 from tests import factories
 from tests import scan_material as sm
@@ -102,8 +102,13 @@ def test_upload_confirm_records_ok_pages_with_their_scans(app, stack):
         assert all(a.content_type == "image/png" for a in scans_kept)
         recorded = s.scalars(select(ScanPage).where(ScanPage.decision == "recorded")).all()
         assert {p.vote_id for p in recorded} == {a.vote_id for a in scans_kept}
-        actions = [e.action for e in s.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        events = s.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+        actions = [e.action for e in events]
         assert actions.count("scans.record") == 2 and "scans.upload" in actions
+        with app.test_request_context():
+            said = [audit_log.describe(e) for e in events if e.action.startswith("scans.")]
+        assert f"扫描批次 {batch.batch_id} 已识别：共 3 页，其中 2 页无疑问。" in said  # zh default
+        assert f"扫描批次 {batch.batch_id} 第 1 页已录入为 1-1-101 的纸质表决票。" in said
     # confirming again records nothing more
     with app.app_context():
         again = scans.record_ok_pages(store(app), batch.batch_id, username="staff1")
