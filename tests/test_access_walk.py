@@ -108,6 +108,7 @@ ROUTES: dict[str, dict] = {
     "staff.vote_lookup": staff_page(get={200, 302, 303}),  # no code given: back to the form
     "staff.vote_correct": staff_page(get={200, 409}),
     "staff.scans_upload": staff_page(),
+    "staff.scans_list": staff_page(),
     "staff.scan_batch": staff_page(),
     "staff.scan_batch_record": staff_page(),
     "staff.scan_page_decide": staff_page(),

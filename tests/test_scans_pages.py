@@ -52,7 +52,7 @@ def test_upload_review_and_record_on_the_staff_pages(app, client):
     blob = _stack(app, world.proposal_id)
     assert login(client, "staff1").status_code == 303
     page = client.get(f"/staff/proposals/{world.proposal_id}").get_data(as_text=True)
-    action = f"/staff/proposals/{world.proposal_id}/scans"
+    action = f"/staff/proposals/{world.proposal_id}/scans/upload"
     assert f'action="{action}"' in page
     token = csrf_token(page, action)
 
@@ -114,13 +114,15 @@ def test_upload_review_and_record_on_the_staff_pages(app, client):
     )
     assert again.headers["Location"] == batch_url
     assert _votes(app, world.proposal_id) == 2
+    listing = client.get(f"/staff/proposals/{world.proposal_id}/scans").get_data(as_text=True)
+    assert listing.count(f'href="{batch_url}"') == 1 and "stack.pdf" in listing
 
 
 def test_a_page_that_is_no_pdf_or_photo_is_refused(app, client):
     world = factories.voting_world(app)
     login(client, "staff1")
     page = client.get(f"/staff/proposals/{world.proposal_id}").get_data(as_text=True)
-    action = f"/staff/proposals/{world.proposal_id}/scans"
+    action = f"/staff/proposals/{world.proposal_id}/scans/upload"
     sent = client.post(
         action,
         data={"csrf_token": csrf_token(page, action), "files": [(io.BytesIO(b"hello"), "a.txt")]},
@@ -129,3 +131,26 @@ def test_a_page_that_is_no_pdf_or_photo_is_refused(app, client):
     assert sent.status_code == 303
     assert sent.headers["Location"].endswith(f"/staff/proposals/{world.proposal_id}")
     assert "a.txt" in client.get(sent.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_page_without_a_ballot_is_rejected_by_its_button(app, client):
+    world = factories.voting_world(app)
+    login(client, "staff1")
+    page = client.get(f"/staff/proposals/{world.proposal_id}").get_data(as_text=True)
+    action = f"/staff/proposals/{world.proposal_id}/scans/upload"
+    white = sm.png(np.full((1600, 1100), 255, np.uint8))
+    sent = client.post(
+        action,
+        data={"csrf_token": csrf_token(page, action), "files": [(io.BytesIO(white), "w.png")]},
+        content_type="multipart/form-data",
+    )
+    html = client.get(sent.headers["Location"]).get_data(as_text=True)
+    assert "/record" not in html  # no ok page: no confirmation button
+    decide = re.search(r'action="(/staff/scans/pages/\d+/decide)"', html).group(1)
+    token = csrf_token(html, decide)
+    refused = client.post(decide, data={"csrf_token": token, "q1": "agree", "q2": "agree"})
+    assert refused.status_code == 303  # no household on the page: nothing to record
+    assert client.post(decide, data={"csrf_token": token, "reject": "1"}).status_code == 303
+    with read(app) as s:
+        assert s.scalar(select(ScanPage.decision)) == "rejected"
+    assert _votes(app, world.proposal_id) == 0

@@ -51,7 +51,7 @@ def _back_from_page(page_id: int, **_kwargs) -> str:
     return url_for("staff.scan_batch", batch_id=page.batch_id) if page else url_for("staff.home")
 
 
-@bp.route("/proposals/<int:proposal_id>/scans", methods=["POST"])
+@bp.route("/proposals/<int:proposal_id>/scans/upload", methods=["POST"])
 @on_refusal(_back_to_proposal)
 def scans_upload(proposal_id: int):
     _checked(proposal_id)
@@ -74,6 +74,23 @@ def scans_upload(proposal_id: int):
             "ok",
         )
     return redirect(url_for("staff.scan_batch", batch_id=batch.batch_id), code=303)
+
+
+@bp.route("/proposals/<int:proposal_id>/scans")
+def scans_list(proposal_id: int):
+    proposal = proposal_or_404(proposal_id)
+    batches = [
+        {
+            "batch": b,
+            "pages": len(b.pages),
+            "pending": sum(1 for p in b.pages if p.decision == "pending"),
+            "recorded": sum(1 for p in b.pages if p.decision == "recorded"),
+        }
+        for b in scans.batches_for(extensions.session(), proposal_id)
+    ]
+    return render_template(
+        "staff/scans_list.html", proposal=proposal, batches=batches, form=ActionForm()
+    )
 
 
 @bp.route("/scans/<int:batch_id>")
