@@ -502,3 +502,62 @@ class VoidedVote(Base):
     voided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     voided_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     reason: Mapped[str] = mapped_column(Text)
+
+
+SCAN_STATUSES = ("ok", "review")
+SCAN_DECISIONS = ("pending", "recorded", "rejected")
+
+
+class ScanBatch(Base):
+    """One upload of returned paper ballots (a multi-page PDF or several photos).
+
+    The same upload (same SHA-256) for the same proposal is one batch: uploading it
+    again returns this batch and records nothing twice."""
+
+    __tablename__ = "scan_batch"
+    __table_args__ = (UniqueConstraint("proposal_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    pages: Mapped[list[ScanPage]] = relationship(
+        back_populates="batch", cascade="all, delete-orphan", order_by="ScanPage.number"
+    )
+
+
+class ScanPage(Base):
+    """One page of a batch as read (CONTRACT's JSON fields) and what staff decided.
+
+    `vote_id` is a plain number, not a foreign key: a recorded entry may later be voided
+    (moved out of `vote`), and this page still says which entry it became."""
+
+    __tablename__ = "scan_page"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "number"),
+        CheckConstraint(_in("status", SCAN_STATUSES), name="status"),
+        CheckConstraint(_in("decision", SCAN_DECISIONS), name="decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("scan_batch.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1.. across the batch's files
+    file: Mapped[str] = mapped_column(String(200), default="")
+    file_page: Mapped[int] = mapped_column(Integer, default=1)
+    ballot_id: Mapped[int | None] = mapped_column(Integer)
+    household: Mapped[str | None] = mapped_column(String(64))
+    answers: Mapped[str] = mapped_column(Text, default="{}")  # JSON {"1": "agree", ...}
+    signed: Mapped[bool | None] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    reasons: Mapped[str] = mapped_column(Text, default="[]")  # JSON ["unsigned", ...]
+    decision: Mapped[str] = mapped_column(String(16), default="pending")
+    vote_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)  # PNG, downscaled page
+    crops: Mapped[str] = mapped_column(Text, default="{}")  # JSON {"q2": base64 PNG, ...}
+
+    batch: Mapped[ScanBatch] = relationship(back_populates="pages")

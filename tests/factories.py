@@ -23,6 +23,7 @@ through the services. Client helpers (login, CSRF, CLI, reads) are in tests/help
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -42,6 +43,8 @@ from residents_vote.models import (
     Objection,
     Proposal,
     ResultRevision,
+    ScanBatch,
+    ScanPage,
     User,
     Vote,
     VoteAnswer,
@@ -497,6 +500,8 @@ class TwoCommunities:
     posting_id: int  # a posting of the closed proposal's notice, with a photo
     users: dict[str, int]
     slug: str = "a"
+    scan_batch_id: int = 0  # a scan batch of the open proposal, one review page
+    scan_page_id: int = 0
 
 
 def two_communities(app: Flask) -> TwoCommunities:
@@ -573,6 +578,20 @@ def two_communities(app: Flask) -> TwoCommunities:
             select(Ballot).where(Ballot.token_hash == ballots.hash_token(voted.token))
         )
         cast_ = voting.cast_online(s, ballot, {1: "agree", 2: "oppose"})
+        scan_page = ScanPage(
+            number=1,
+            file="scan.png",
+            household=None,
+            status="review",
+            reasons='["qr-unreadable"]',
+            image=PHOTO_PNG,
+            crops=json.dumps({"q1": base64.b64encode(PHOTO_PNG).decode()}),
+        )
+        scan_batch = ScanBatch(
+            proposal_id=opened.id, uploaded_by_id=staff.id, sha256="0" * 64, pages=[scan_page]
+        )
+        s.add(scan_batch)
+        s.flush()
         return TwoCommunities(
             closed_id=closed.id,
             closed_public=closed.public_id,
@@ -585,6 +604,8 @@ def two_communities(app: Flask) -> TwoCommunities:
             objection_id=objection.id,
             posting_id=posting.id,
             users=users,
+            scan_batch_id=scan_batch.id,
+            scan_page_id=scan_page.id,
         )
 
 
@@ -601,6 +622,9 @@ FILLERS = {
     "filename": lambda w: "style.css",
     "code": lambda w: "1-1-101",
     "posting_id": lambda w: w.posting_id,
+    "batch_id": lambda w: w.scan_batch_id,
+    "page_id": lambda w: w.scan_page_id,
+    "name": lambda w: "q1",
 }
 
 

@@ -106,7 +106,14 @@ ROUTES: dict[str, dict] = {
     "staff.objection_answer": staff_page(),
     "staff.objection_paper": staff_page(),
     "staff.vote_lookup": staff_page(get={200, 302, 303}),  # no code given: back to the form
-    "staff.vote_correct": staff_page(get={200, 409}),  # 409: not correctable any more
+    "staff.vote_correct": staff_page(get={200, 409}),
+    "staff.scans_upload": staff_page(),
+    "staff.scans_list": staff_page(),
+    "staff.scan_batch": staff_page(),
+    "staff.scan_batch_record": staff_page(),
+    "staff.scan_page_decide": staff_page(),
+    "staff.scan_page_image": staff_page(),
+    "staff.scan_page_crop": staff_page(),  # 409: not correctable any more
     "staff.vote_void": staff_page(get={200, 409}),  # 409: the result is already posted
     "staff.audit_log": staff_page(),
     "staff.nonvoters": staff_page(),

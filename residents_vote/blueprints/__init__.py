@@ -18,10 +18,11 @@ def register_blueprints(app: Flask) -> None:
         staff_audit,
         staff_proposals,
         staff_results,
+        staff_scans,
         staff_votes,
     )
 
-    del staff_audit, staff_proposals, staff_results, staff_votes  # routes live on staff.bp
+    del staff_audit, staff_proposals, staff_results, staff_scans, staff_votes  # on staff.bp
 
     for module in (auth, account, staff, admin, committee, ballot, public):
         app.register_blueprint(module.bp)

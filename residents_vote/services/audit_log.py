@@ -45,6 +45,9 @@ ACTIONS = {
     "proposal.file": _l("Filed"),
     "notice.posting": _l("Notice posting recorded"),
     "nonvoters.export": _l("Non-voter list exported"),
+    "scans.upload": _l("Scanned ballots read"),
+    "scans.record": _l("Scanned ballot recorded"),
+    "scans.reject": _l("Scanned page rejected"),
 }
 
 
@@ -159,6 +162,23 @@ SENTENCES: dict[str, Callable[[AuditEvent, dict], str]] = {
     "proposal.create": lambda e, d: _("Draft proposal created: %(title)s.", title=e.subject),
     "proposal.edit": lambda e, d: _("Draft proposal edited."),
     "plan.items": lambda e, d: _("Plan budget set: %(n)s items.", n=len(d.get("items", []))),
+    "scans.upload": lambda e, d: _(
+        "Scan batch %(batch)s read: %(pages)s pages, %(ok)s without doubt.",
+        batch=d.get("batch", "?"),
+        pages=d.get("pages", "?"),
+        ok=d.get("ok", "?"),
+    ),
+    "scans.record": lambda e, d: _(
+        "Page %(page)s of scan batch %(batch)s recorded as the paper ballot of %(household)s.",
+        page=d.get("page", "?"),
+        batch=d.get("batch", "?"),
+        household=e.subject,
+    ),
+    "scans.reject": lambda e, d: _(
+        "Page %(page)s of scan batch %(batch)s rejected; nothing recorded.",
+        page=d.get("page", "?"),
+        batch=d.get("batch", "?"),
+    ),
     "evidence.upload": lambda e, d: _(
         "Evidence file uploaded (%(kind)s), SHA-256 %(sha)s.",
         kind=e.subject,

@@ -31,6 +31,8 @@ from ..models import (
     Household,
     Objection,
     Proposal,
+    ScanBatch,
+    ScanPage,
     VoidedVote,
     Vote,
     utcnow,
@@ -188,6 +190,13 @@ def purge(
         .values(data=None)
         .execution_options(synchronize_session=False)
     ).rowcount
+    # scanned pages show the owner's name and signature: their images go like evidence files
+    attachments += session.execute(
+        update(ScanPage)
+        .where(ScanPage.batch_id.in_(_scan_batches(proposal_ids)), ScanPage.image.is_not(None))
+        .values(image=None, crops="{}")
+        .execution_options(synchronize_session=False)
+    ).rowcount
     community.personal_data_purged_at = now
     report = PurgeReport(households, objections, proxies, attachments)
     audit.record(
@@ -205,6 +214,10 @@ def purge(
     )
     session.expire_all()
     return report
+
+
+def _scan_batches(proposal_ids):
+    return select(ScanBatch.id).where(ScanBatch.proposal_id.in_(proposal_ids))
 
 
 def personal_data_left(session: Session, community: Community) -> int:
@@ -236,6 +249,9 @@ def personal_data_left(session: Session, community: Community) -> int:
             Attachment.kind.in_(EVIDENCE_KINDS),
             Attachment.data.is_not(None),
         ),
+        select(func.count())
+        .select_from(ScanPage)
+        .where(ScanPage.batch_id.in_(_scan_batches(proposal_ids)), ScanPage.image.is_not(None)),
     ]
     return sum(session.scalar(c) or 0 for c in counts)
 
