@@ -6,11 +6,12 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from jinja2 import pass_context
 
 from .. import extensions
-from ..services import proposals, voting
+from ..services import proposals, scans, voting
 from ..services.errors import N_
 from ..web import template_catalog
 from . import public
@@ -54,11 +55,21 @@ def show(token: str):
         lambda: voting.ballot_page(extensions.store(), token)
     )
     ctx = page.context()
+    ctx["staff_entry"] = _staff_entry(token)
     if page.vote is not None:
         return render_template("ballot/voted.html", token=token, **ctx)
     if page.phase != "open":
         return render_template("ballot/closed.html", token=token, **ctx), 403
     return render_template("ballot/ballot.html", token=token, answers={}, errors=[], **ctx)
+
+
+def _staff_entry(token: str) -> scans.PaperEntry | None:
+    """The staff banner ("record this paper ballot") for a signed-in staff user or admin
+    of the ballot's community; None for everyone else. A request without cookies holds
+    the anonymous user already (see above): no user is loaded for residents."""
+    if not current_user.is_authenticated:
+        return None
+    return scans.paper_entry_for(extensions.store(), token, current_user.username)
 
 
 @bp.route("/b/<token>", methods=["POST"])

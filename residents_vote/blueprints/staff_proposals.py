@@ -5,6 +5,9 @@ Handlers only translate forms into service calls; the services decide.
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -19,10 +22,11 @@ from ..services import (
     printing,
     proposals,
     results,
+    scans,
     tally,
     voting,
 )
-from ..services.errors import ServiceError
+from ..services.errors import N_, Invalid, ServiceError
 from ..web import translate_error
 from .common import (
     actor,
@@ -277,31 +281,45 @@ def proposal_ballots(proposal_id: int):
 
 @bp.route("/proposals/<int:proposal_id>/paper", methods=["GET", "POST"])
 def proposal_paper(proposal_id: int):
-    """Enter a paper or proxy ballot, with the scan of the signed ballot as evidence."""
+    """Enter a paper or proxy ballot, with the scan of the signed ballot as evidence.
+
+    GET ?household=CODE pre-selects the household (the staff banner of /b/<token>). A POST
+    with `read` reads the photo (services/scans.read_photo) and shows the form again,
+    pre-filled, with the reading's reasons; the photo's page image rides along in
+    `photo_png` and becomes the ballot's scan when the staff member records it."""
     p = close_if_due(proposal_or_404(proposal_id))
     form = ActionForm()
     status = 200
     recorded = None
+    reading = None
+    values: dict = {}
+    if request.method == "GET":
+        values = {"household": request.args.get("household", "").strip()[:40]}
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
+        values = request.form
         try:
-            scan = read_upload("scan")
-            proxy_doc = read_upload("proxy_doc")
-            done = voting.record_paper_ballot(
-                extensions.store(),
-                p.id,
-                request.form.get("household", "").strip(),
-                request.form,
-                serial=request.form.get("serial", "").strip(),
-                channel=request.form.get("channel", "paper"),
-                by=actor(),
-                proxy_name=request.form.get("proxy_name", ""),
-                received=request.form.get("received"),
-                scan=scan,
-                proxy_doc=proxy_doc,
-            )
-            recorded = (done.household, done.receipt)
+            if request.form.get("read"):
+                values, reading = _read_photo(p.id)
+            else:
+                scan = read_upload("scan") or read_upload("photo") or _kept_photo()
+                proxy_doc = read_upload("proxy_doc")
+                done = voting.record_paper_ballot(
+                    extensions.store(),
+                    p.id,
+                    request.form.get("household", "").strip(),
+                    request.form,
+                    serial=request.form.get("serial", "").strip(),
+                    channel=request.form.get("channel", "paper"),
+                    by=actor(),
+                    proxy_name=request.form.get("proxy_name", ""),
+                    received=request.form.get("received"),
+                    scan=scan,
+                    proxy_doc=proxy_doc,
+                )
+                recorded = (done.household, done.receipt)
+                values = {}
         except ServiceError as exc:
             flash(translate_error(exc), "error")
             status = exc.status if exc.status >= 400 else 422
@@ -311,11 +329,38 @@ def proposal_paper(proposal_id: int):
         community=p.community,
         form=form,
         recorded=recorded,
-        values=request.form if status != 200 else {},
+        values=values,
+        reading=reading,
         phase=proposals.phase(p),
     ), status
 
 
+def _read_photo(proposal_id: int) -> tuple[dict, scans.PhotoReading]:
+    """The form's values with the photo's certain answers (and its household when none
+    was given) filled in, and the reading."""
+    raw = raw_upload("photo")
+    if raw is None:
+        raise Invalid(N_("Take or choose a photo of the ballot first."))
+    reading = scans.read_photo(extensions.store(), proposal_id, *raw)
+    values = {k: v for k, v in request.form.items() if k not in ("read", "photo_png")}
+    if reading.household and not values.get("household", "").strip():
+        values["household"] = reading.household
+    for number, answer in reading.answers.items():
+        values[f"q{number}"] = answer
+    values["photo_png"] = base64.b64encode(reading.image_png).decode("ascii")
+    return values, reading
+
+
+def _kept_photo() -> attachments.Upload | None:
+    """The page image of a photo read earlier on this form (see proposal_paper)."""
+    kept = request.form.get("photo_png", "")
+    if not kept:
+        return None
+    try:
+        data = base64.b64decode(kept, validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise Invalid(N_("Only PDF, JPEG or PNG files are accepted.")) from exc
+    return attachments.accept("photo.png", data, ("image/png",))
 
 
 @bp.route("/proposals/<int:proposal_id>/plan", methods=["POST"])

@@ -504,3 +504,64 @@ def batches_for(session: Session, proposal_id: int) -> list[ScanBatch]:
             .order_by(ScanBatch.id.desc())
         )
     )
+
+
+# --- The staff phone: /b/<token> opened by staff, a photo read on the paper-entry form ----
+
+
+@dataclass(frozen=True)
+class PaperEntry:
+    """Where staff record this ballot on paper: the proposal and the household code."""
+
+    proposal_id: int
+    household: str
+
+
+def paper_entry_for(store: Store, token: str, username: str) -> PaperEntry | None:
+    """The staff banner of the ballot page: the ballot's proposal and household when the
+    signed-in user is staff (or admin) of its community; None for everyone else."""
+    with store.read() as s:
+        user = users.by_username(s, username)
+        if user is None or not user.active or user.role not in ("staff", "admin"):
+            return None
+        if not token or len(token) > 100:
+            return None
+        ballot = s.scalar(select(Ballot).where(Ballot.token_hash == ballots.hash_token(token)))
+        if ballot is None:
+            return None
+        proposal = proposals.get(s, ballot.proposal_id)
+        if not users.can_see(user, proposal.community):
+            return None
+        household = _household_code(s, ballot)
+        return PaperEntry(proposal.id, household) if household else None
+
+
+@dataclass(frozen=True)
+class PhotoReading:
+    """One photo read for the paper-entry form: what pre-fills it, the reasons to look,
+    and the page image kept as the ballot's scan (PNG, as batch pages keep theirs)."""
+
+    household: str | None
+    answers: dict[str, str]  # question number -> agree|oppose|abstain (certain ones only)
+    reasons: tuple[str, ...]
+    status: str
+    image_png: bytes
+
+
+def read_photo(store: Store, proposal_id: int, name: str, data: bytes) -> PhotoReading:
+    """The first page of a photo (or PDF) read against the proposal; nothing recorded.
+    Only the answers read as agree, oppose or abstain pre-fill the form: blank, several
+    or unclear marks are left for the staff member to decide."""
+    with store.read() as s:
+        pages = read_files(s, proposal_id, [(name, data)], keep_images=True)
+    if not pages:
+        raise Invalid(N_("%(file)s: no page to read"), file=name)
+    first = pages[0]
+    certain = {n: a for n, a in first.answers.items() if a in ("agree", "oppose", "abstain")}
+    return PhotoReading(
+        household=first.household,
+        answers=certain,
+        reasons=first.reasons,
+        status=first.status,
+        image_png=page_png(first.image),
+    )
