@@ -1004,25 +1004,9 @@ def _answers_given(
 
 
 def code_for_serial(session: Session, proposal_id: int, serial: str) -> str:
-    """The household code of the ballot with this printed serial number; a revoked
-    ballot (lost and replaced) is refused: only the newest one counts."""
-    row = session.execute(
-        select(ElectorateEntry.code, Ballot.status)
-        .join(
-            Ballot,
-            (Ballot.household_id == ElectorateEntry.household_id)
-            & (Ballot.proposal_id == ElectorateEntry.proposal_id),
-        )
-        .where(Ballot.proposal_id == proposal_id, Ballot.serial == serial)
-    ).first()
-    if row is None:
-        raise ServiceError("No ballot has the serial number %(serial)s.", serial=serial)
-    if row.status == "revoked":
-        raise Invalid(
-            N_("Ballot %(serial)s was revoked and replaced; only the newest ballot counts."),
-            serial=serial,
-        )
-    return row.code
+    """The household code of the ballot with this printed serial number (ballots owns the
+    rule: a revoked ballot, lost and replaced, is refused)."""
+    return ballots.code_for_serial(session, proposal_id, serial)
 
 
 # The command line's own wording when a closed vote's ballot comes without --received.
