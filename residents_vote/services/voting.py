@@ -249,17 +249,7 @@ def record_paper(
         raise Invalid(N_("The proxy name is too long"))
     received = check_received(session, proposal, received, now)
     check_answers(answers, len(proposal.questions), ANSWERS)
-    entry = session.scalar(
-        select(ElectorateEntry).where(
-            ElectorateEntry.proposal_id == proposal.id,
-            ElectorateEntry.code == household_code.strip(),
-        )
-    )
-    if entry is None:
-        raise Invalid(
-            N_("Household %(code)s is not in the electorate of this proposal"),
-            code=household_code,
-        )
+    entry = entry_by_code(session, proposal, household_code)
     return _insert(
         session,
         proposal,
