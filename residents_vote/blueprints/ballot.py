@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
+from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
+from markupsafe import escape
 
 from .. import extensions
 from ..services import proposals, scans, voting
@@ -60,7 +76,75 @@ def show(token: str):
         return render_template("ballot/voted.html", token=token, **ctx)
     if page.phase != "open":
         return render_template("ballot/closed.html", token=token, **ctx), 403
-    return render_template("ballot/ballot.html", token=token, answers={}, errors=[], **ctx)
+    return _open_ballot(token, page, ctx)
+
+
+# The open ballot form as a household first sees it is the same for every household of
+# a proposal but for a few values (token, household code and area, its share, the CSRF
+# token): rendering it is about a third of a vote's CPU (bench/vote_load.py --profile).
+# So it is rendered once per proposal, community text and language, with markers in
+# those places, and the household's values go in per request, escaped as Jinja would.
+# Only the plain case takes this path (anonymous, no query string, no flashed message,
+# a token of URL-safe characters, an owner check that shows nothing of the household:
+# none or phone4); test_i13_ballot_cache.py checks it is byte-identical.
+_MARK = "rv" + secrets.token_hex(8)
+_TOKEN = _MARK + "t"
+_CODE = _MARK + "c"
+_SHARE = _MARK + "s"
+_CSRF = _MARK + "x"
+_AREA_TEXT = _MARK + "a"
+_AREA = -987654321987  # hundredths of m²: no household's area
+_PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,200}")
+_OPEN_PAGES: dict[tuple, str] = {}
+_OPEN_PAGES_MAX = 64
+
+
+def _open_ballot(token: str, page: voting.BallotPage, ctx: dict):
+    if (
+        request.args
+        or page.proposal.verify not in ("none", "phone4")
+        or not _PLAIN_TOKEN.fullmatch(token)
+        or "_flashes" in session
+        or current_user.is_authenticated
+    ):
+        return render_template("ballot/ballot.html", token=token, answers={}, errors=[], **ctx)
+    env = current_app.jinja_env
+    key = (
+        page.proposal,
+        page.community,
+        page.plan,
+        page.objection_end,
+        bool(page.share),
+        str(get_locale()),
+        env.globals["current_lang"](),
+        request.script_root,
+    )
+    html = _OPEN_PAGES.get(key)
+    if html is None:
+        marked = dict(ctx)
+        marked["entry"] = dataclasses.replace(page.entry, code=_CODE, area=_AREA)
+        marked["share"] = _SHARE if page.share else ""
+        html = render_template(
+            "ballot/ballot.html",
+            token=_TOKEN,
+            answers={},
+            errors=[],
+            csrf_token=lambda: _CSRF,
+            **{k: v for k, v in marked.items() if k != "token"},
+        )
+        # request.path (the language link) holds this request's real token
+        html = html.replace(token, _TOKEN).replace(env.filters["area"](_AREA), _AREA_TEXT)
+        if len(_OPEN_PAGES) >= _OPEN_PAGES_MAX:
+            _OPEN_PAGES.clear()
+        _OPEN_PAGES[key] = html
+    return (
+        html.replace(_TOKEN, token)
+        .replace(_CODE, str(escape(page.entry.code)))
+        .replace(_AREA_TEXT, str(escape(env.filters["area"](page.entry.area))))
+        .replace(_SHARE, str(escape(page.share)))
+        .replace(_CSRF, str(escape(generate_csrf())))
+    )
+
 
 
 def _staff_entry(token: str) -> scans.PaperEntry | None:
