@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, AuditHead, Proposal, utcnow
+from .prepared import Prepared
 
 GENESIS = "0" * 64
 SYSTEM_CHAIN = "system"
@@ -148,13 +149,13 @@ def record(
     return event
 
 
-_HEAD_FOR_UPDATE = (
+_HEAD_FOR_UPDATE = Prepared(
     select(AuditHead.__table__.c.seq, AuditHead.__table__.c.hash)
     .where(AuditHead.__table__.c.chain == bindparam("chain"))
     .with_for_update()
 )
-_INSERT_EVENT = insert(AuditEvent.__table__)
-_MOVE_HEAD = (
+_INSERT_EVENT = Prepared(insert(AuditEvent.__table__))
+_MOVE_HEAD = Prepared(
     update(AuditHead.__table__)
     .where(AuditHead.__table__.c.chain == bindparam("b_chain"))
     .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
@@ -175,7 +176,7 @@ def append(
     the event, move the head), for the resident's vote path: the same event and hash as
     `record`, no ORM objects. (A session's connection: `session.connection()`.)"""
     chain = chain_for(community_id)
-    head = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).first()
+    head = _HEAD_FOR_UPDATE.first(conn, {"chain": chain})
     if head is None:  # the chain's first event: create its head (race-free), then lock it
         insert_head = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
         conn.execute(
@@ -183,7 +184,7 @@ def append(
             .values(chain=chain, seq=0, hash=GENESIS)
             .on_conflict_do_nothing(index_elements=["chain"])
         )
-        head = conn.execute(_HEAD_FOR_UPDATE, {"chain": chain}).one()
+        head = _HEAD_FOR_UPDATE.first(conn, {"chain": chain})
     prev_seq, prev_hash = head
     at = utcnow()
     seq = prev_seq + 1
@@ -191,8 +192,8 @@ def append(
     digest = event_hash(
         prev_hash, chain, seq, at, actor, action, community_id, proposal_id, subject, payload
     )
-    conn.execute(
-        _INSERT_EVENT,
+    _INSERT_EVENT.write(
+        conn,
         {
             "chain": chain,
             "seq": seq,
@@ -207,7 +208,7 @@ def append(
             "hash": digest,
         },
     )
-    conn.execute(_MOVE_HEAD, {"b_chain": chain, "b_seq": seq, "b_hash": digest})
+    _MOVE_HEAD.write(conn, {"b_chain": chain, "b_seq": seq, "b_hash": digest})
 
 
 def record_for(

@@ -31,6 +31,7 @@ from ..models import (
     Vote,
     VoteAnswer,
 )
+from .prepared import Prepared
 
 _b = Ballot.__table__.c
 _p = Proposal.__table__.c
@@ -87,7 +88,7 @@ class BallotRow:
 
 _FIELDS = list(BallotRow.__dataclass_fields__)
 
-BALLOT_ROW = (
+BALLOT_ROW = Prepared(
     select(
         _b.id.label("ballot_id"),
         _b.status.label("ballot_status"),
@@ -155,12 +156,12 @@ ANSWERS = (
     .order_by(_a.question_number)
 )
 
-INSERT_VOTE = insert(Vote.__table__)
-INSERT_ANSWERS = insert(VoteAnswer.__table__)
+INSERT_VOTE = Prepared(insert(Vote.__table__))
+INSERT_ANSWERS = Prepared(insert(VoteAnswer.__table__))
 # The ballot is used by this vote, if it is still live and voting still open (else no
 # row changes and nothing is recorded): the lifecycle's live --use--> used, as one guarded
 # statement.
-BALLOT_USED = (
+BALLOT_USED = Prepared(
     update(Ballot.__table__)
     .where(
         _b.id == bindparam("ballot_id"),
@@ -172,7 +173,7 @@ BALLOT_USED = (
 
 
 def ballot_row(conn: Connection, token_hash: str) -> BallotRow | None:
-    row = conn.execute(BALLOT_ROW, {"token_hash": token_hash}).first()
+    row = BALLOT_ROW.first(conn, {"token_hash": token_hash})
     if row is None:
         return None
     values = dict(zip(_FIELDS, row, strict=True))
@@ -210,10 +211,10 @@ def insert_online_vote(
     nothing written, when the ballot is no longer live or the proposal no longer in
     `voting` (revoked, voided and re-used, closed or cancelled since it was read). A
     second vote of the household fails on the unique constraint (IntegrityError)."""
-    if conn.execute(BALLOT_USED, {"ballot_id": row.ballot_id}).rowcount != 1:
+    if BALLOT_USED.write(conn, {"ballot_id": row.ballot_id}).rowcount != 1:
         return None
-    result = conn.execute(
-        INSERT_VOTE,
+    vote_id = INSERT_VOTE.write(
+        conn,
         {
             "proposal_id": row.proposal_id,
             "household_id": row.household_id,
@@ -226,10 +227,9 @@ def insert_online_vote(
             "received_at": cast_at,
             "corrected_at": None,
         },
-    )
-    vote_id = result.inserted_primary_key[0]
-    conn.execute(
-        INSERT_ANSWERS,
+    ).lastrowid
+    INSERT_ANSWERS.write_many(
+        conn,
         [
             {
                 "vote_id": vote_id,
