@@ -21,9 +21,10 @@ def _both(app, token: str, cookie: str = "") -> tuple[str, str]:
     return full, cached
 
 
+@pytest.mark.parametrize("verify", ["none", "phone4"])
 @pytest.mark.parametrize("cookie", ["", "lang=en"])
-def test_the_kept_form_is_the_rendered_form(app, cookie):
-    world = factories.voting_world(app)
+def test_the_kept_form_is_the_rendered_form(app, cookie, verify):
+    world = factories.voting_world(app, verify=verify)
     ballot._OPEN_PAGES.clear()
     seen = set()
     for _round in range(2):  # the first fills the cache (from another household), then hits
