@@ -61,7 +61,10 @@ def test_the_scan_upload_takes_more_than_other_uploads(app, client):
     action = f"/staff/c/{world.slug}/import"
     other = client.post(
         action,
-        data={"csrf_token": csrf_token(page, action), "file": (io.BytesIO(b"x" * (2 * MB)), "r.csv")},
+        data={
+            "csrf_token": csrf_token(page, action),
+            "file": (io.BytesIO(b"x" * (2 * MB)), "r.csv"),
+        },
         content_type="multipart/form-data",
     )
     assert other.status_code == 413 and "1 MB" in other.get_data(as_text=True)

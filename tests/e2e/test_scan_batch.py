@@ -139,14 +139,17 @@ def test_staff_upload_a_scanned_batch_record_and_review(browser, live, tmp_path)
             scan = s.scalar(select(Attachment).where(Attachment.vote_id == p.vote_id))
             assert scan is not None and scan.kind == "ballot_scan"
             assert scan.data == p.image and scan.data.startswith(b"\x89PNG")
-        recorded = s.scalars(
-            select(AuditEvent).where(AuditEvent.action == "scans.record")
-        ).all()
+        recorded = s.scalars(select(AuditEvent).where(AuditEvent.action == "scans.record")).all()
         assert sorted(json.loads(e.data)["page"] for e in recorded) == [1, 2, 3, 4, 5]
         assert {json.loads(e.data)["batch"] for e in recorded} == {pages[0].batch_id}
-        assert s.scalar(
-            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "scans.reject")
-        ) == 1
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "scans.reject")
+            )
+            == 1
+        )
 
     # the same PDF again: the same batch, nothing recorded twice
     _upload(page, proposal_id, stack)
