@@ -99,7 +99,7 @@ def _area(text: str) -> str:
 
 def _notice(session: Session, proposal: Proposal) -> tuple[list[Figure], list[str], dict]:
     electorate = tally.electorate(proposal, proposal.headcount)
-    when = _("%(start)s to %(end)s", start=_local(session, proposal.starts_at),
+    when = _("%(start)s\nto %(end)s", start=_local(session, proposal.starts_at),
              end=_local(session, proposal.closes_at))  # fmt: skip
     figures = [
         Figure(_("Voting period"), when),
@@ -238,6 +238,9 @@ def _font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(reg_path, size, index=reg_index)
 
 
+_NO_LINE_START = set("。，、；：？！）》」』”’.,;:?!)%")
+
+
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
     """Lines of at most `width` pixels: Chinese breaks between any two characters, a
     Latin word or number is kept whole."""
@@ -252,7 +255,7 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
                 tokens.append(ch)
         line = ""
         for tok in tokens:
-            if line and font.getlength(line + tok) > width:
+            if line and tok not in _NO_LINE_START and font.getlength(line + tok) > width:
                 lines.append(line.rstrip())
                 line = tok.lstrip()
             else:
