@@ -49,6 +49,13 @@ def from_environment(instance: Path, *, with_secret: bool = True) -> dict:
         "WORKDAYS": [d for d in (env.get("WORKDAYS") or "").split(",") if d.strip()],
         "PASSWORD_HASH": env.get("PASSWORD_HASH") or "scrypt",
         "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+        # The scan upload only (README "Paper ballots from the scanner"): a 100-page
+        # 300 dpi batch from a sheet-feeding scanner is 50-100 MB.
+        "SCAN_UPLOAD_MAX_MB": int(env.get("SCAN_UPLOAD_MAX_MB") or 200),
+        "SCAN_BATCH_MAX_PAGES": int(env.get("SCAN_BATCH_MAX_PAGES") or 300),
+        # Batches up to this many pages are read in the request; larger ones in the
+        # background while the batch page refreshes itself.
+        "SCAN_READ_AT_ONCE_PAGES": 10,
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

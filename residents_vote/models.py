@@ -506,6 +506,7 @@ class VoidedVote(Base):
 
 SCAN_STATUSES = ("ok", "review")
 SCAN_DECISIONS = ("pending", "recorded", "rejected")
+SCAN_BATCH_STATES = ("reading", "ready", "failed")
 
 
 class ScanBatch(Base):
@@ -515,7 +516,10 @@ class ScanBatch(Base):
     again returns this batch and records nothing twice."""
 
     __tablename__ = "scan_batch"
-    __table_args__ = (UniqueConstraint("proposal_id", "sha256"),)
+    __table_args__ = (
+        UniqueConstraint("proposal_id", "sha256"),
+        CheckConstraint(_in("state", SCAN_BATCH_STATES), name="state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
@@ -523,6 +527,9 @@ class ScanBatch(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # reading: pages being read in the background (the batch page refreshes itself)
+    state: Mapped[str] = mapped_column(String(16), default="ready", server_default="ready")
+    pages_expected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     pages: Mapped[list[ScanPage]] = relationship(
         back_populates="batch", cascade="all, delete-orphan", order_by="ScanPage.number"

@@ -53,6 +53,18 @@ class Settings:
     def secret_key(self) -> bytes:
         return str(self._config.get("SECRET_KEY") or "").encode()
 
+    @property
+    def scan_upload_max_bytes(self) -> int:
+        return int(self._config.get("SCAN_UPLOAD_MAX_MB") or 200) * 1024 * 1024
+
+    @property
+    def scan_batch_max_pages(self) -> int:
+        return int(self._config.get("SCAN_BATCH_MAX_PAGES") or 300)
+
+    @property
+    def scan_read_at_once_pages(self) -> int:
+        return int(self._config.get("SCAN_READ_AT_ONCE_PAGES", 10))
+
     def get(self, key: str, default: Any = None) -> Any:
         return self._config.get(key, default)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from flask import Flask, abort, redirect, render_template, request, url_for
+from flask import Flask, Request, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -72,8 +72,30 @@ def local_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return settings().format_local(value, fmt)
 
 
+# Routes that take a larger upload than MAX_CONTENT_LENGTH: the returned paper ballots
+# from a sheet-feeding scanner (SCAN_UPLOAD_MAX_MB; README "Paper ballots from scans").
+LARGE_UPLOADS = frozenset({"staff.scans_upload"})
+
+
+class AppRequest(Request):
+    """Flask's request with a per-route body limit: the URL is matched before the body
+    is parsed (CSRF check included), so the scan upload may take a scanner's batch."""
+
+    @property
+    def max_content_length(self) -> int | None:  # type: ignore[override]
+        if self.endpoint in LARGE_UPLOADS:
+            return settings().scan_upload_max_bytes
+        return super().max_content_length
+
+
+def upload_limit_mb() -> int:
+    """The body limit of the current request in MB (for the 413 page)."""
+    return (request.max_content_length or 0) // (1024 * 1024)
+
+
 def register_web(app: Flask) -> None:
     app.url_map.converters["int"] = DatabaseIdConverter  # before any route is added
+    app.request_class = AppRequest
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
@@ -153,6 +175,15 @@ def register_web(app: Flask) -> None:
         if exc.code is None or exc.code < 400:
             return exc
         messages = [ERROR_TEXT.get(exc.code, lambda: exc.name)()]
+        if exc.code == 413:
+            messages.append(
+                gettext(
+                    "An upload here may be at most %(mb)s MB. Go back and send a smaller "
+                    "file (for scanned ballots: the stack in several batches, or scanned "
+                    "at 200 dpi in grayscale).",
+                    mb=upload_limit_mb(),
+                )
+            )
         if getattr(exc, "description", None) and isinstance(exc.description, Markup):
             messages.append(exc.description)
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.code == 429 else {}

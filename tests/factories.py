@@ -640,3 +640,7 @@ def url_for_rule(rule, world: TwoCommunities) -> str:
 def rules(app: Flask) -> list:
     """Every rule, auth.logout last (it ends the visitor's session)."""
     return sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint == "auth.logout", r.rule))
+
+
+# issue 15 item 6: the share image of a stage (the closed proposal has its preliminary result)
+FILLERS["stage"] = lambda w: "preliminary"

@@ -310,3 +310,35 @@ def phone_photo(image: np.ndarray, rng: np.random.Generator) -> bytes:
     tint = (float(rng.uniform(0.85, 1.0)), float(rng.uniform(0.92, 1.0)), 1.0)  # B, G, R
     color = cv2.merge([cv2.convertScaleAbs(lit, alpha=t) for t in tint])
     return jpeg(color, int(rng.integers(75, 92)))
+
+
+# --------------------------------------------------------------------------- batches
+
+
+def scanned_batch(
+    pdf_bytes: bytes,
+    geometry: BallotGeometry,
+    dpi: float,
+    plans: list[tuple[dict[int, tuple[str, ...]] | None, bool]],
+    *,
+    seed: int = 3,
+) -> bytes:
+    """A sheet-feeding scanner's PDF of the printed ballots the app made (pdf_bytes), the
+    page i marked by plans[i] = (plan, signed) (see mark_page; plan None: random clear
+    marks), stub cut off, scanned (flatbed: rotation, noise, JPEG) one JPEG page each."""
+    import io
+
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    pages = render(pdf_bytes, dpi)
+    assert len(plans) <= len(pages), "more plans than printed ballots"
+    scanned = []
+    for image, (plan, signed) in zip(pages, plans, strict=False):
+        image = image.copy()
+        mark_page(image, dpi, geometry, rng, plan=plan, signed=signed)
+        blob = flatbed(cut_stub(image, dpi, geometry, rng), rng, max_angle=2.0, quality=80)
+        scanned.append(Image.open(io.BytesIO(blob)))
+    out = io.BytesIO()
+    scanned[0].save(out, "PDF", save_all=True, append_images=scanned[1:], resolution=dpi)
+    return out.getvalue()

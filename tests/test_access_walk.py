@@ -114,6 +114,7 @@ ROUTES: dict[str, dict] = {
     "staff.scan_page_decide": staff_page(),
     "staff.scan_page_image": staff_page(),
     "staff.scan_page_crop": staff_page(),  # 409: not correctable any more
+    "staff.share_image": staff_page(),
     "staff.vote_void": staff_page(get={200, 409}),  # 409: the result is already posted
     "staff.audit_log": staff_page(),
     "staff.nonvoters": staff_page(),

@@ -19,10 +19,12 @@ def register_blueprints(app: Flask) -> None:
         staff_proposals,
         staff_results,
         staff_scans,
+        staff_share,
         staff_votes,
     )
 
     del staff_audit, staff_proposals, staff_results, staff_scans, staff_votes  # on staff.bp
+    del staff_share
 
     for module in (auth, account, staff, admin, committee, ballot, public):
         app.register_blueprint(module.bp)

@@ -23,6 +23,7 @@ from ..services import (
     proposals,
     results,
     scans,
+    share_images,
     tally,
     voting,
 )
@@ -189,6 +190,7 @@ def proposal(proposal_id: int):
         plan_lines=costs.format_lines(p),
         counting_overdue=results.counting_overdue(p),
         missing_schedule=results.missing_schedule_years(p),
+        share_stages=share_images.stages(p),
     )
 
 

@@ -4,7 +4,9 @@ doubtful page (CONTRACT.md "Paper ballot scans"). Staff of the proposal's commun
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import threading
+
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from .. import extensions
@@ -51,6 +53,16 @@ def _back_from_page(page_id: int, **_kwargs) -> str:
     return url_for("staff.scan_batch", batch_id=page.batch_id) if page else url_for("staff.home")
 
 
+def _read_in_background(app: Flask, batch_id: int, files: list[tuple[str, bytes]]) -> None:
+    """A large batch is read in a thread of this process while its page refreshes
+    itself; a failure marks the batch failed (services/scans.read_batch) and is logged."""
+    with app.app_context():
+        try:
+            scans.read_batch(extensions.store(), batch_id, files)
+        except Exception:  # noqa: BLE001 - the batch page shows the failure
+            app.logger.exception("reading scan batch %s failed", batch_id)
+
+
 @bp.route("/proposals/<int:proposal_id>/scans/upload", methods=["POST"])
 @on_refusal(_back_to_proposal)
 def scans_upload(proposal_id: int):
@@ -60,10 +72,21 @@ def scans_upload(proposal_id: int):
         for f in request.files.getlist("files")[:MAX_FILES]
         if f is not None and f.filename
     ]
-    batch = scans.upload_batch(extensions.store(), proposal_id, files, username=actor())
-    if batch.existing:
+    store = extensions.store()
+    started = scans.start_batch(store, proposal_id, files, username=actor())
+    target = url_for("staff.scan_batch", batch_id=started.batch_id)
+    if started.existing:
         flash(_("This upload was read before: here is its batch; nothing is recorded twice."), "ok")
+    elif started.pages > extensions.settings().scan_read_at_once_pages:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        threading.Thread(
+            target=_read_in_background,
+            args=(app, started.batch_id, files),
+            name=f"scan-batch-{started.batch_id}",
+            daemon=True,
+        ).start()
     else:
+        batch = scans.read_batch(store, started.batch_id, files)
         flash(
             _(
                 "%(pages)s pages read: %(ok)s ok, %(review)s to review.",
@@ -73,7 +96,7 @@ def scans_upload(proposal_id: int):
             ),
             "ok",
         )
-    return redirect(url_for("staff.scan_batch", batch_id=batch.batch_id), code=303)
+    return redirect(target, code=303)
 
 
 @bp.route("/proposals/<int:proposal_id>/scans")
@@ -107,8 +130,11 @@ def scan_batch(batch_id: int):
         for p in batch.pages
     ]
     pending_ok = sum(1 for p in batch.pages if p.status == "ok" and p.decision == "pending")
+    reading = batch.state == "reading" and not scans.reading_died(batch)
     return render_template(
         "staff/scans_batch.html",
+        reading=reading,
+        failed=batch.state != "ready" and not reading,
         batch=batch,
         proposal=proposal,
         rows=rows,

@@ -324,6 +324,20 @@ def evaluate(rule: Rule, electorate: Electorate, counts: QuestionCounts) -> Verd
     return Verdict(rule=rule, results=tuple(results), passed=passed)
 
 
+def participation_needed(rule: Rule, electorate: Electorate, participation: Totals) -> int:
+    """Persons (households under the household headcount) who must still vote before the
+    rule's threshold on the electorate's persons can be met: its two thirds taking part
+    (Civil Code rules) or agreeing (the seed rule; nobody agrees without voting). 0 when
+    reached or the rule has no such threshold. E.g. 210 of 403 households voted: 269
+    are required, 59 are still needed. Turnout only: it says nothing of the outcome."""
+    missing = [
+        t.required(electorate.persons) - participation.persons
+        for t in rule.thresholds
+        if t.measure == "persons" and t.of == "electorate"
+    ]
+    return max([0, *missing])
+
+
 # --------------------------------------------------------------------------- text
 
 

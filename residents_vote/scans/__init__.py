@@ -8,7 +8,7 @@ against the geometry the ballot was printed with (pdf.ballot_geometry),
 from __future__ import annotations
 
 from .decision import CODES, Decision, decide
-from .load import LoadedPage, UnreadableFile, load_pages
+from .load import LoadedPage, UnreadableFile, count_pages, iter_pages, load_pages
 from .reader import BoxMeasure, PageReading, QuestionReading, read_page
 
 __all__ = [
@@ -19,7 +19,9 @@ __all__ = [
     "PageReading",
     "QuestionReading",
     "UnreadableFile",
+    "count_pages",
     "decide",
+    "iter_pages",
     "load_pages",
     "read_document",
     "read_page",

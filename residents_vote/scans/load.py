@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,13 +60,21 @@ def _scan_dpi(page) -> float | None:
 
 
 def pdf_pages(data: bytes) -> list[LoadedPage]:
+    return list(iter_pdf_pages(data))
+
+
+def _open_pdf(data: bytes):
     import pypdfium2 as pdfium
 
     try:
-        doc = pdfium.PdfDocument(data)
+        return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         raise UnreadableFile(f"not a readable PDF: {exc}") from exc
-    pages = []
+
+
+def iter_pdf_pages(data: bytes) -> Iterator[LoadedPage]:
+    """The pages one at a time: a 100-page 300 dpi scan never sits in memory whole."""
+    doc = _open_pdf(data)
     try:
         for i in range(len(doc)):
             page = doc[i]
@@ -78,11 +87,10 @@ def pdf_pages(data: bytes) -> list[LoadedPage]:
                 import cv2
 
                 arr = cv2.cvtColor(arr[:, :, :3], cv2.COLOR_BGR2GRAY)
-            pages.append(LoadedPage(i + 1, np.ascontiguousarray(arr), work))
             page.close()
+            yield LoadedPage(i + 1, np.ascontiguousarray(arr), work)
     finally:
         doc.close()
-    return pages
 
 
 def image_page(data: bytes) -> LoadedPage:
@@ -115,3 +123,28 @@ def load_pages(data: bytes) -> list[LoadedPage]:
     if is_pdf(data):
         return pdf_pages(data)
     return [image_page(data)]
+
+
+def count_pages(data: bytes) -> int:
+    """How many pages a file holds, without rendering them; UnreadableFile as load_pages."""
+    if is_pdf(data):
+        doc = _open_pdf(data)
+        try:
+            return len(doc)
+        finally:
+            doc.close()
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        Image.open(io.BytesIO(data)).verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise UnreadableFile(f"not a PDF or an image: {exc}") from exc
+    return 1
+
+
+def iter_pages(data: bytes) -> Iterator[LoadedPage]:
+    """load_pages one page at a time."""
+    if is_pdf(data):
+        yield from iter_pdf_pages(data)
+    else:
+        yield image_page(data)

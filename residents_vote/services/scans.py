@@ -22,7 +22,7 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import pdf, scans
+from .. import pdf, scans, settings
 from ..models import Ballot, ElectorateEntry, Proposal, ScanBatch, ScanPage, User, utcnow
 from ..scans.register import find_qr
 from . import attachments, audit, ballots, printing, proposals, users, voting
@@ -43,7 +43,7 @@ class PageResult:
     reasons: tuple[str, ...]
     ballot_id: int | None = None
     crops: dict[str, bytes] = field(default_factory=dict, repr=False)
-    image: object = field(default=None, repr=False, compare=False)  # uint8 gray page
+    image: bytes | None = field(default=None, repr=False, compare=False)  # page_png
 
     def as_json(self) -> dict:
         return {
@@ -141,49 +141,69 @@ def _read_one(
     return reading, ballot, household, decision
 
 
+def _unreadable(name: str, exc: Exception) -> Invalid:
+    return Invalid(
+        N_("%(file)s: cannot be read as a PDF or a photo (%(why)s)"), file=name, why=str(exc)
+    )
+
+
 def load(name: str, data: bytes) -> list[scans.LoadedPage]:
     """A file's pages; Invalid (one line, naming the file) when it is no PDF or image."""
     try:
         return scans.load_pages(data)
     except scans.UnreadableFile as exc:
-        raise Invalid(
-            N_("%(file)s: cannot be read as a PDF or a photo (%(why)s)"), file=name, why=str(exc)
-        ) from exc
+        raise _unreadable(name, exc) from exc
+
+
+def count_pages(files: Iterable[tuple[str, bytes]]) -> int:
+    """The pages of every file, none rendered; Invalid naming the first unreadable file."""
+    total = 0
+    for name, data in files:
+        try:
+            total += scans.count_pages(data)
+        except scans.UnreadableFile as exc:
+            raise _unreadable(name, exc) from exc
+    return total
 
 
 def read_files(
     session: Session,
     proposal_id: int,
-    files: Iterable[tuple[str, bytes]],
+    files: Sequence[tuple[str, bytes]],
     *,
     crops: bool = False,
     keep_images: bool = False,
 ) -> list[PageResult]:
     """Every page of every (name, bytes) file read against proposal `proposal_id`; nothing
-    is recorded. Invalid if a file cannot be read (before anything is read)."""
+    is recorded. Invalid if a file cannot be read (before anything is read). Pages are
+    rendered one at a time; with keep_images each keeps its small PNG (page_png)."""
     proposal = proposals.get(session, proposal_id)
-    loaded = [(name, load(name, data)) for name, data in files]
+    count_pages(files)
     geometries = _Geometries(session)
     out: list[PageResult] = []
-    for name, pages in loaded:
-        for number, page in enumerate(pages, start=1):
-            reading, ballot, household, decision = _read_one(
-                session, proposal, page.image, geometries, crops=crops
-            )
-            out.append(
-                PageResult(
-                    file=name,
-                    page=number,
-                    household=household,
-                    answers={str(n): a for n, a in sorted(reading.answers.items())},
-                    signed=reading.signed,
-                    status=decision.status,
-                    reasons=decision.reasons,
-                    ballot_id=ballot.id if ballot is not None else None,
-                    crops=dict(reading.crops),
-                    image=page.image if keep_images else None,
+    for name, data in files:
+        try:
+            pages = scans.iter_pages(data)
+            for number, page in enumerate(pages, start=1):
+                reading, ballot, household, decision = _read_one(
+                    session, proposal, page.image, geometries, crops=crops
                 )
-            )
+                out.append(
+                    PageResult(
+                        file=name,
+                        page=number,
+                        household=household,
+                        answers={str(n): a for n, a in sorted(reading.answers.items())},
+                        signed=reading.signed,
+                        status=decision.status,
+                        reasons=decision.reasons,
+                        ballot_id=ballot.id if ballot is not None else None,
+                        crops=dict(reading.crops),
+                        image=page_png(page.image) if keep_images else None,
+                    )
+                )
+        except scans.UnreadableFile as exc:
+            raise _unreadable(name, exc) from exc
     return out
 
 
@@ -282,39 +302,94 @@ def _summary(batch: ScanBatch, existing: bool) -> Batch:
     )
 
 
-def upload_batch(
+READING_STALE = dt.timedelta(minutes=15)  # a background read not done by then has died
+
+
+@dataclass(frozen=True)
+class Started:
+    """An upload accepted: its batch, whether it was there already, its page count."""
+
+    batch_id: int
+    pages: int
+    existing: bool
+
+
+def reading_died(batch: ScanBatch, now: dt.datetime | None = None) -> bool:
+    """A batch still `reading` long after its upload: the process reading it has gone."""
+    return batch.state == "reading" and batch.created_at < (now or utcnow()) - READING_STALE
+
+
+def _stale(batch: ScanBatch, now: dt.datetime) -> bool:
+    return batch.state == "failed" or reading_died(batch, now)
+
+
+def start_batch(
     store: Store,
     proposal_id: int,
     files: Sequence[tuple[str, bytes]],
     *,
     username: str,
     now: dt.datetime | None = None,
-) -> Batch:
-    """Read an upload (one multi-page PDF or several photos) and keep it as a batch of
-    pages waiting for a decision. The same upload again returns the batch it made."""
+) -> Started:
+    """Accept an upload (one multi-page PDF or several photos) as a batch waiting to be
+    read (`read_batch`); nothing is read yet. The same upload again returns the batch it
+    made (a batch whose reading failed or died is started again)."""
     if not files:
         raise Invalid(N_("Choose the scanned ballots to upload."))
+    now = now or utcnow()
     digest = upload_digest(files)
-    with store.read() as s:  # read outside the write transaction: 100 pages take seconds
-        proposal = proposals.get(s, proposal_id)
-        _staff(s, proposal, username)
-        found = _existing(s, proposal_id, digest)
-        if found is not None:
-            return _summary(found, True)
-        results = read_files(s, proposal_id, files, crops=True, keep_images=True)
+    pages = count_pages(files)
     with store.write() as s:
         proposal = proposals.lock(s, proposal_id)
         user = _staff(s, proposal, username)
+        limit = settings.of(s).scan_batch_max_pages
+        if pages > limit:
+            raise Invalid(
+                N_(
+                    "This upload holds %(pages)s pages, more than one batch may hold "
+                    "(%(limit)s): scan the stack in several batches."
+                ),
+                pages=pages,
+                limit=limit,
+            )
+        if pages == 0:
+            raise Invalid(N_("%(file)s: no page to read"), file=files[0][0])
         found = _existing(s, proposal_id, digest)
-        if found is not None:
-            return _summary(found, True)
-        batch = ScanBatch(
-            proposal_id=proposal.id,
-            uploaded_by_id=user.id,
-            sha256=digest,
-            filename=", ".join(name for name, _data in files)[:200],
-            created_at=now or utcnow(),
-        )
+        if found is not None and not _stale(found, now):
+            return Started(found.id, found.pages_expected or len(found.pages), True)
+        if found is None:
+            found = ScanBatch(proposal_id=proposal.id, sha256=digest)
+            s.add(found)
+        found.uploaded_by_id = user.id
+        found.filename = ", ".join(name for name, _data in files)[:200]
+        found.created_at = now
+        found.state = "reading"
+        found.pages_expected = pages
+        s.flush()
+        return Started(found.id, pages, False)
+
+
+def read_batch(store: Store, batch_id: int, files: Sequence[tuple[str, bytes]]) -> Batch:
+    """Read the pages of a started batch and keep them, waiting for a decision (the
+    batch becomes `ready`, audited with its page counts). On any failure the batch is
+    marked `failed` (its page says so; the same upload starts it again) and the error
+    raised again."""
+    try:
+        with store.read() as s:  # outside the write transaction: 100 pages take seconds
+            batch = _batch(s, batch_id)
+            proposal_id = batch.proposal_id
+            results = read_files(s, proposal_id, files, crops=True, keep_images=True)
+    except BaseException:
+        with store.write() as s:
+            batch = _batch(s, batch_id)
+            if batch.state == "reading":
+                batch.state = "failed"
+        raise
+    with store.write() as s:
+        proposal = proposals.lock(s, proposal_id)
+        batch = _batch(s, batch_id)
+        if batch.state != "reading" or batch.pages:
+            return _summary(batch, True)
         for number, r in enumerate(results, start=1):
             batch.pages.append(
                 ScanPage(
@@ -328,26 +403,44 @@ def upload_batch(
                     status=r.status,
                     reasons=json.dumps(list(r.reasons)),
                     decision="pending",
-                    image=page_png(r.image),
+                    image=r.image,
                     crops=json.dumps({k: base64.b64encode(v).decode() for k, v in r.crops.items()}),
                 )
             )
-        s.add(batch)
+        batch.state = "ready"
         s.flush()
+        uploader = s.get(User, batch.uploaded_by_id) if batch.uploaded_by_id else None
         audit.record_for(
             s,
             proposal,
             "scans.upload",
-            actor=user.username,
+            actor=uploader.username if uploader else "",
             subject=f"batch {batch.id}",
             data={
                 "batch": batch.id,
-                "sha256": digest,
+                "sha256": batch.sha256,
                 "pages": len(results),
                 "ok": sum(r.status == "ok" for r in results),
             },
         )
         return _summary(batch, False)
+
+
+def upload_batch(
+    store: Store,
+    proposal_id: int,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    username: str,
+    now: dt.datetime | None = None,
+) -> Batch:
+    """Start and read an upload at once (`start_batch` then `read_batch`). The same
+    upload again returns the batch it made."""
+    started = start_batch(store, proposal_id, files, username=username, now=now)
+    if started.existing:
+        with store.read() as s:
+            return _summary(_batch(s, started.batch_id), True)
+    return read_batch(store, started.batch_id, files)
 
 
 def _batch(session: Session, batch_id: int) -> ScanBatch:
@@ -563,5 +656,5 @@ def read_photo(store: Store, proposal_id: int, name: str, data: bytes) -> PhotoR
         answers=certain,
         reasons=first.reasons,
         status=first.status,
-        image_png=page_png(first.image),
+        image_png=first.image or b"",
     )
