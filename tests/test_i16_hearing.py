@@ -17,8 +17,17 @@ from tests import factories
 from tests.helpers import cli, count, english, ok, pdf_text, public_id, read, refused, status_of
 
 HEARING = [
-    "proposal", "create", "hx", "--title", "申请改造", "--stage", "application",
-    "--route", "hearing", "--place", "居委会会议室",
+    "proposal",
+    "create",
+    "hx",
+    "--title",
+    "申请改造",
+    "--stage",
+    "application",
+    "--route",
+    "hearing",
+    "--place",
+    "居委会会议室",
 ]
 
 
@@ -31,8 +40,10 @@ def _minutes(tmp_path):
 def test_route_hearing_is_for_an_application_with_its_time_and_place(app, runner):
     factories.community(app, "hx")
     when = factories.ahead(days=7).isoformat()
-    refused(cli(runner, *HEARING[:6], "design", *HEARING[7:], "--hearing-at", when),
-            "Only an application can be decided by a hearing")
+    refused(
+        cli(runner, *HEARING[:6], "design", *HEARING[7:], "--hearing-at", when),
+        "Only an application can be decided by a hearing",
+    )
     refused(cli(runner, *HEARING), "A hearing needs its time")
     refused(cli(runner, *HEARING[:-2], "--hearing-at", when), "A hearing needs its place")
     refused(cli(runner, *HEARING, "--hearing-at", when, "--route", "jury"), "Unknown route")
@@ -75,8 +86,17 @@ def test_the_hearing_route_end_to_end_on_the_command_line(app, runner, client, t
     assert count(app, HearingAttendance) == 2
 
     minutes = _minutes(tmp_path)
-    conclude = ["hearing", "conclude", pid, "--outcome", "agreed", "--minutes", minutes,
-                "--by", "staff1"]
+    conclude = [
+        "hearing",
+        "conclude",
+        pid,
+        "--outcome",
+        "agreed",
+        "--minutes",
+        minutes,
+        "--by",
+        "staff1",
+    ]
     refused(cli(runner, *conclude), "can be concluded only after")  # before the hearing time
     factories.hearing_passes(app, pid, days=4)
     refused(cli(runner, *conclude[:4], "maybe", *conclude[5:]), "agreed or not-agreed")
@@ -109,9 +129,15 @@ def test_the_hearing_route_end_to_end_on_the_command_line(app, runner, client, t
     # An objection handed in at the office, answered; the period ends; finalize; sign.
     with factories.write(app) as s:
         from residents_vote.services import proposals
+
         p = proposals.lock(s, pid)
         objection = results.file_objection(
-            s, p, text="签到人数有误", household="1-1-102", name="王芳", channel="paper",
+            s,
+            p,
+            text="签到人数有误",
+            household="1-1-102",
+            name="王芳",
+            channel="paper",
             actor="staff1",
         )
         oid = objection.id
@@ -119,8 +145,12 @@ def test_the_hearing_route_end_to_end_on_the_command_line(app, runner, client, t
     factories.travel(app, pid, days=9)
     refused(cli(runner, "proposal", "finalize", pid), "not answered")
     results.answer_objection_as(
-        app.extensions["rv_db"].store, oid, decision="rejected", answer="签到表已核对",
-        correction=None, username="staff1",
+        app.extensions["rv_db"].store,
+        oid,
+        decision="rejected",
+        answer="签到表已核对",
+        correction=None,
+        username="staff1",
     )
     ok(cli(runner, "proposal", "finalize", pid))
     assert status_of(app, pid) == "final"
@@ -135,8 +165,18 @@ def test_a_not_agreed_hearing_is_not_signed(app, runner, tmp_path):
     signers = factories.committee_users(app, "hx", 1)
     ok(cli(runner, "hearing", "attend", world.proposal_id, "1-1-101", "--by", "staff1"))
     factories.hearing_passes(app, world.proposal_id, days=8)
-    done = cli(runner, "hearing", "conclude", world.proposal_id, "--outcome", "not-agreed",
-               "--minutes", _minutes(tmp_path), "--by", "staff1")
+    done = cli(
+        runner,
+        "hearing",
+        "conclude",
+        world.proposal_id,
+        "--outcome",
+        "not-agreed",
+        "--minutes",
+        _minutes(tmp_path),
+        "--by",
+        "staff1",
+    )
     ok(done)
     assert "fewer than half" in done.stderr  # 1 of 3: a warning
     factories.travel(app, world.proposal_id, days=9)

@@ -108,9 +108,7 @@ def attendance(session: Session, proposal: Proposal) -> Attendance:
         area=rules.format_area(attended.area),
         total_households=electorate.households,
         total_area=rules.format_area(electorate.area),
-        households_share=rules.percent(
-            attended.persons, electorate.households, favourable=True
-        ),
+        households_share=rules.percent(attended.persons, electorate.households, favourable=True),
         area_share=rules.percent(attended.area, electorate.area, favourable=True),
         few=rules.few_attended(attended, electorate),
     )
