@@ -194,3 +194,23 @@ def test_a_vote_tally_says_its_route(app, runner):
     world = factories.voting_world(app)
     tally = json.loads(ok(cli(runner, "proposal", "tally", world.proposal_id)))
     assert tally["route"] == "vote" and len(tally["questions"]) == 2
+
+
+def test_the_demo_has_a_second_community_that_went_through_a_hearing(app, runner, client):
+    from residents_vote.demo_vote import HEARING_SLUG
+    from residents_vote.models import Community, Proposal
+
+    out = ok(cli(runner, "demo"))
+    assert HEARING_SLUG in out and "agreed" in out
+    with read(app) as s:
+        community = s.scalar(select(Community).where(Community.slug == HEARING_SLUG))
+        proposal = s.scalar(select(Proposal).where(Proposal.community_id == community.id))
+        assert proposal.route == "hearing" and proposal.outcome == "agreed"
+        assert proposal.status == "final"
+        verified = audit.verify(s)
+        assert verified.ok, verified.problem
+        pub = proposal.public_id
+    english(client)
+    data = client.get(f"/r/{pub}.json").get_json()
+    assert data["route"] == "hearing" and data["attendance"]["households"] == 86
+    assert client.get(f"/r/{pub}").status_code == 200
