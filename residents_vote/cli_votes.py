@@ -21,7 +21,7 @@ votes_cli = Group("votes", help="Paper and proxy ballots.")
 @click.argument("slug")
 @click.option("--title", required=True)
 @click.option("--stage", required=True)
-@click.option("--question", "questions", multiple=True, required=True)
+@click.option("--question", "questions", multiple=True)
 @click.option("--rule", default="seed")
 @click.option("--headcount")
 @click.option("--scope", default="")
@@ -30,6 +30,11 @@ votes_cli = Group("votes", help="Paper and proxy ballots.")
 @click.option("--objection-days", type=int, default=7)
 @click.option("--verify", default="none")
 @click.option("--body", default="")
+@click.option("--route", default="vote")
+@click.option("--hearing-at")
+@click.option("--place", default="")
+@click.option("--agenda", default="")
+@click.option("--organiser", default="")
 @guarded
 def proposal_create(
     slug,
@@ -44,8 +49,13 @@ def proposal_create(
     objection_days,
     verify,
     body,
+    route,
+    hearing_at,
+    place,
+    agenda,
+    organiser,
 ):
-    """Create a draft proposal; prints its id."""
+    """Create a draft proposal (a vote, or with --route hearing a hearing); prints its id."""
     draft = proposals.Draft(
         title=title,
         stage=stage,
@@ -58,6 +68,11 @@ def proposal_create(
         objection_days=objection_days,
         verify=verify,
         body=body,
+        route=route,
+        hearing_at=proposals.parse_time(hearing_at),
+        place=place,
+        agenda=agenda,
+        organiser=organiser,
     )
     click.echo(proposals.create_draft(store(), slug, draft, actor="cli"))
 
@@ -69,6 +84,14 @@ def proposal_create(
 def proposal_open(proposal_id, starts):
     """Freeze the electorate and publish the voting notice."""
     opened = proposals.open_proposal(store(), proposal_id, starts=starts, actor="cli")
+    if opened.route == "hearing":
+        click.echo(
+            f"opened proposal {opened.proposal_id}: {opened.households} households, hearing "
+            f"notice posted; hearing at {opened.closes_text}"
+        )
+        if opened.short_notice:
+            click.echo("warning: fewer than 5 days remain before the hearing", err=True)
+        return
     click.echo(
         f"opened proposal {opened.proposal_id}: {opened.households} households, voting "
         f"{opened.starts_text} to {opened.closes_text}"

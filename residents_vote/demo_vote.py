@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING
 
 from . import settings
 from .models import Community, utcnow
-from .services import ballots, communities, costs, households, proposals, users, voting
+from .services import (
+    ballots,
+    communities,
+    costs,
+    hearings,
+    households,
+    proposals,
+    results,
+    users,
+    voting,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -125,7 +135,90 @@ def create_demo(session: Session) -> list[str]:
         )
         lines.append(f"login: {username} / {password} ({role})")
     lines += open_demo_vote(session, community)
+    lines += create_demo_hearing(session)
     return lines
+
+
+# --- The second demo community: an application decided at a hearing (issue 16) ----------
+
+HEARING_SLUG = "demo-hearing"
+HEARING_NAME = "和平里小区（演示）"
+HEARING_HOUSEHOLDS = 120
+HEARING_TITLE = "和平里小区申请老旧小区改造"
+
+
+def _demo_minutes() -> bytes:
+    """A stand-in for the signed scan of the hearing's minutes."""
+    from .pdf import Notice
+
+    doc = Notice("听评会会议纪要（演示）")
+    doc.heading("和平里小区老旧小区改造听评会会议纪要（演示）")
+    doc.paragraph("与会居民听取了改造政策介绍，充分发表意见，一致同意申请老旧小区改造。")
+    doc.paragraph("主持人：（签名）    记录人：（签名）")
+    return doc.output()
+
+
+def create_demo_hearing(session: Session) -> list[str]:
+    """A second community whose application went through the hearing route: the hearing
+    took place 12 days ago, most households attended, the outcome (agreed) was posted and
+    its objection period has ended; the final notice is out and awaits the signatures."""
+    now = utcnow()
+    community = communities.create_community(
+        session,
+        HEARING_SLUG,
+        HEARING_NAME,
+        signatory="owner-committee",
+        signing_members=2,
+        office="和平里社区居委会（和平路 8 号），工作日 9:00–17:00",
+        contact="和平里社区居委会 0772-7654321",
+        actor="demo",
+    )
+    rows = households.parse_file(DEMO_REGISTER.name, DEMO_REGISTER.read_bytes())
+    households.import_rows(session, community, rows[:HEARING_HOUSEHOLDS], actor="demo")
+    for username in ("staff", "committee1", "committee2"):
+        user = users.by_username(session, username)
+        slugs = [c.slug for c in user.communities] + [HEARING_SLUG]
+        users.set_communities(session, user, slugs, actor="demo")
+    session.flush()
+    draft = proposals.Draft(
+        title=HEARING_TITLE,
+        stage="application",
+        questions=[],
+        body="听取居民对申请纳入老旧小区改造计划的意见，形成统一意见。",
+        route="hearing",
+        hearing_at=now - dt.timedelta(days=12),
+        place="和平里社区居委会二楼会议室",
+        agenda="一、介绍老旧小区改造政策；二、听取居民意见；三、形成是否申请改造的统一意见",
+        organiser="和平里社区居委会",
+        objection_days=7,
+    )
+    proposal = proposals.create(session, community, draft, actor="demo")
+    proposals.open_vote(session, proposal, actor="demo", now=now - dt.timedelta(days=20))
+    staff = users.by_username(session, "staff")
+    rng = random.Random(16)
+    entries = households.electorate(session, proposal)
+    present = sorted(rng.sample([e.code for e in entries], 86))
+    hearing_time = now - dt.timedelta(days=12)
+    hearings.record_attendance(session, proposal, present[:80], by=staff, now=hearing_time)
+    hearings.record_attendance(
+        session, proposal, present[80:], by=staff, proxy_name="（委托代理人）", now=hearing_time
+    )
+    hearings.conclude(
+        session,
+        proposal,
+        outcome="agreed",
+        minutes=("minutes.pdf", _demo_minutes()),
+        summary="与会 86 户居民听取改造政策介绍后充分发表意见，一致同意申请老旧小区改造。",
+        by=staff,
+        now=now - dt.timedelta(days=11),
+    )
+    results.finalize(session, proposal, actor="demo", now=now)
+    return [
+        f"hearing community: {HEARING_NAME} (slug {HEARING_SLUG}), {HEARING_HOUSEHOLDS} households",
+        f"hearing: {HEARING_TITLE} (proposal {proposal.id}), 86 households attended, agreed, "
+        "final (awaiting sign-off)",
+        f"public page: {settings.of(session).url('/r/' + proposal.public_id)}",
+    ]
 
 
 # --- Use case: one transaction (services/unit.py) ----------------------------------------

@@ -8,6 +8,7 @@ STATUS = {
     "draft": _l("Draft"),
     "voting": _l("Voting"),
     "counting": _l("Counting (voting closed, result not yet posted)"),
+    "hearing": _l("Hearing announced"),
     "publicity": _l("Result posted (objection period)"),
     "final": _l("Final"),
     "confirmed": _l("Confirmed"),
@@ -72,6 +73,14 @@ channel_label = _label(CHANNEL)
 rule_label = _label(RULE)
 headcount_label = _label(HEADCOUNT)
 objection_status = _label(OBJECTION)
+# The hearing route: the common opinion reached (DOMAIN.md "The hearing route").
+OUTCOME = {
+    "agreed": _l("Agreed: the residents agree to apply for renovation"),
+    "not-agreed": _l("Not agreed: the residents do not agree to apply for renovation"),
+}
+ROUTE = {"vote": _l("Decided by a vote"), "hearing": _l("Decided at a hearing")}
+hearing_outcome = _label(OUTCOME)
+route_label = _label(ROUTE)
 
 TEMPLATE_GLOBALS = {
     name: globals()[name]
@@ -84,5 +93,7 @@ TEMPLATE_GLOBALS = {
         "channel_label",
         "rule_label",
         "headcount_label",
+        "hearing_outcome",
+        "route_label",
     )
 }

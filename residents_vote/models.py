@@ -59,6 +59,7 @@ STATUSES = (
     "draft",
     "voting",
     "counting",
+    "hearing",
     "publicity",
     "final",
     "confirmed",
@@ -68,6 +69,8 @@ STATUSES = (
 RULE_IDS = ("seed", "civil-major", "civil-ordinary")
 HEADCOUNTS = ("household", "owner")
 VERIFY_MODES = ("none", "phone4")
+ROUTES = ("vote", "hearing")  # how a proposal is decided (DOMAIN.md "The hearing route")
+OUTCOMES = ("agreed", "not-agreed")
 BALLOT_STATUSES = ("live", "revoked", "used")
 CHANNELS = ("online", "paper", "proxy")
 ANSWERS = ("agree", "oppose", "abstain", "invalid")
@@ -173,6 +176,8 @@ class Proposal(Base):
         CheckConstraint(_in("headcount", HEADCOUNTS), name="headcount"),
         CheckConstraint(_in("verify", VERIFY_MODES), name="verify"),
         CheckConstraint("objection_days >= 1", name="objection_days"),
+        CheckConstraint(_in("route", ROUTES), name="route"),
+        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOMES)}", name="outcome"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -211,6 +216,15 @@ class Proposal(Base):
     final_head_seq: Mapped[int | None] = mapped_column(Integer)
     final_head_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The hearing route (DOMAIN.md "The hearing route"): a hearing instead of a vote.
+    route: Mapped[str] = mapped_column(String(16), default="vote", server_default="vote")
+    hearing_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    agenda: Mapped[str] = mapped_column(Text, default="", server_default="")
+    organiser: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    outcome: Mapped[str | None] = mapped_column(String(16))  # agreed | not-agreed, once concluded
+    minutes_summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    concluded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     community: Mapped[Community] = relationship(back_populates="proposals")
     questions: Mapped[list[Question]] = relationship(
@@ -568,3 +582,18 @@ class ScanPage(Base):
     crops: Mapped[str] = mapped_column(Text, default="{}")  # JSON {"q2": base64 PNG, ...}
 
     batch: Mapped[ScanBatch] = relationship(back_populates="pages")
+
+
+class HearingAttendance(Base):
+    """A household present at a hearing (in person or by a proxy with written
+    authorisation): at most once per hearing. No names but the proxy's, never published."""
+
+    __tablename__ = "hearing_attendance"
+    __table_args__ = (UniqueConstraint("proposal_id", "household_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    proxy_name: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -644,3 +644,48 @@ def rules(app: Flask) -> list:
 
 # issue 15 item 6: the share image of a stage (the closed proposal has its preliminary result)
 FILLERS["stage"] = lambda w: "preliminary"
+# --- issue 16: the hearing route ----------------------------------------------------------
+
+MINUTES_PDF = b"%PDF-1.4\n% signed minutes of the hearing\n%%EOF\n"
+
+
+def hearing_world(
+    app: Flask,
+    *,
+    slug: str = "hx",
+    staff: str = "staff1",
+    hearing_at: dt.datetime | None = None,
+    open_hearing: bool = True,
+    objection_days: int = 7,
+) -> World:
+    """Community + register + staff user + a hearing (opened unless open_hearing=False)."""
+    community_id = community(app, slug)
+    staff_user(app, staff, (slug,))
+    with write(app) as s:
+        c = s.scalar(select(Community).where(Community.slug == slug))
+        d = proposals.Draft(
+            title="幸福里小区申请老旧小区改造",
+            stage="application",
+            questions=[],
+            route="hearing",
+            hearing_at=hearing_at or ahead(days=7),
+            place="幸福里社区居委会会议室",
+            agenda="一、介绍改造政策；二、听取居民意见；三、形成统一意见",
+            organiser="幸福里社区居委会",
+            objection_days=objection_days,
+        )
+        p = proposals.create(s, c, d, actor="test")
+        if open_hearing:
+            proposals.open_vote(s, p, actor="test")
+        pid = p.id
+    return World(slug, community_id, pid, staff, PASSWORD, {})
+
+
+def hearing_passes(app: Flask, proposal_id: int, **delta: float) -> None:
+    """Let time pass before a hearing is concluded: its time, opening and start move back."""
+    d = dt.timedelta(**delta)
+    with write(app) as s:
+        p = s.get(Proposal, proposal_id)
+        for name in ("hearing_at", "starts_at", "opened_at"):
+            if getattr(p, name) is not None:
+                setattr(p, name, getattr(p, name) - d)

@@ -96,6 +96,10 @@ ROUTES: dict[str, dict] = {
     "staff.proposal_new": staff_page(),
     "staff.proposal_edit": staff_page(get={200, 303, 409}),  # not a draft any more
     "staff.proposal_open": staff_page(),
+    "staff.hearing_sheet": staff_page(303),  # the seeded proposal is a vote: refused, back
+    "staff.hearing_minutes": staff_page(404),  # no minutes: not a hearing
+    "staff.hearing_attend": staff_page(),
+    "staff.hearing_conclude": staff_page(),
     "staff.proposal_extend": staff_page(),
     "staff.proposal_cancel": staff_page(),
     "staff.proposal_close": staff_page(),

@@ -16,6 +16,7 @@ def register_blueprints(app: Flask) -> None:
         public,
         staff,
         staff_audit,
+        staff_hearings,
         staff_proposals,
         staff_results,
         staff_scans,
@@ -23,7 +24,8 @@ def register_blueprints(app: Flask) -> None:
         staff_votes,
     )
 
-    del staff_audit, staff_proposals, staff_results, staff_scans, staff_votes  # on staff.bp
+    # on staff.bp
+    del staff_audit, staff_hearings, staff_proposals, staff_results, staff_scans, staff_votes
     del staff_share
 
     for module in (auth, account, staff, admin, committee, ballot, public):

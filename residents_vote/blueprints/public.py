@@ -45,6 +45,8 @@ def show(public_id: str):
     head = results.revision_head(db, proposal) if data else None
     view = notices.view_model(proposal, data, head) if data else None
     final = data is not None and proposal.status in FINAL
+    if proposal.route == "hearing":
+        return _hearing(proposal, data, view, final)
     context = {}
     if data is None:
         notice = notices.voting_notice_model(proposal)
@@ -69,6 +71,37 @@ def show(public_id: str):
         plan=costs.plan_attachment(db, proposal),
         plan_summary=costs.summary(proposal),
         phase=proposals.phase(proposal),
+        **context,
+    )
+
+
+def _hearing(proposal: Proposal, data: dict | None, view: dict | None, final: bool):
+    """The public page of a hearing: its notice, then its result posting and final notice."""
+    from ..services import hearing_docs
+
+    db = extensions.session()
+    context: dict = {"fields": hearing_docs.notice_fields(proposal)}
+    if data is None:
+        url = notices.public_url(proposal)
+        context.update(
+            how_to_attend=hearing_docs.how_to_attend(proposal), qr=notices.qr_data_uri(url)
+        )
+    else:
+        context.update(
+            lines=hearing_docs.result_lines(view),
+            objection_period=notices.objection_period_text(view),
+            how_to_object=hearing_docs.how_to_object(proposal),
+            final_statement=notices.final_statement(view) if final else "",
+            resolutions=notices.resolutions(db, proposal) if final else [],
+        )
+    return render_template(
+        "public/hearing.html",
+        proposal=proposal,
+        community=proposal.community,
+        result=data,
+        view=view,
+        final=final,
+        names=hearing_docs.NAMES,
         **context,
     )
 

@@ -18,6 +18,7 @@ from ..services import (
     attachments,
     costs,
     dashboard,
+    hearings,
     notices,
     printing,
     proposals,
@@ -62,6 +63,11 @@ def _draft_from_form(form) -> proposals.Draft:
         objection_days=objection_days,
         verify=form.get("verify", "none"),
         body=form.get("body", ""),
+        route=form.get("route", "vote"),
+        hearing_at=proposals.parse_time(form.get("hearing_at")),
+        place=form.get("place", ""),
+        agenda=form.get("agenda", ""),
+        organiser=form.get("organiser", ""),
     )
 
 
@@ -147,6 +153,11 @@ def proposal_edit(proposal_id: int):
         "closes": _local_input(proposal.closes_at),
         "objection_days": proposal.objection_days,
         "verify": proposal.verify,
+        "route": proposal.route,
+        "hearing_at": _local_input(proposal.hearing_at),
+        "place": proposal.place,
+        "agenda": proposal.agenda,
+        "organiser": proposal.organiser,
     }
     return render_template(
         "staff/proposal_form.html",
@@ -169,11 +180,19 @@ def proposal(proposal_id: int):
     db = extensions.session()
     p = close_if_due(p)
     live = tally.compute(db, p) if p.status != "draft" else None
+    hearing = p.route == "hearing"
+    if hearing:
+        live = None  # no ballots, no turnout: the hearing section shows the attendance
     return render_template(
         "staff/proposal.html",
         proposal=p,
         community=p.community,
         live=live,
+        hearing=hearing,
+        attendance=hearings.attendance(db, p) if hearing and p.status != "draft" else None,
+        attendees=hearings.attendance_rows(db, p) if hearing else [],
+        short_notice=hearings.short_notice(p),
+        minutes=hearings.minutes_attachment(db, p) if hearing else None,
         stats=dashboard.stats(db, p) if live else None,
         voided=dashboard.voided_entries(db, p) if live else [],
         shortfall=[notices.shortfall_label(v.results, p.headcount) for v in live.verdicts]
@@ -212,10 +231,16 @@ def proposal_open(proposal_id: int):
     opened = proposals.open_proposal(
         extensions.store(), proposal_id, starts=request.form.get("starts"), actor=actor()
     )
-    flash(
-        _("Voting notice published; %(n)s households in the electorate.", n=opened.households),
-        "ok",
-    )
+    if opened.route == "hearing":
+        flash(
+            _("Hearing notice posted; %(n)s households in the electorate.", n=opened.households),
+            "ok",
+        )
+    else:
+        flash(
+            _("Voting notice published; %(n)s households in the electorate.", n=opened.households),
+            "ok",
+        )
     return redirect(_back_to_proposal(proposal_id), code=303)
 
 

@@ -499,3 +499,47 @@ def question_json(
     out["passed"] = verdict.passed
     out["advisory"] = advice
     return out
+
+
+# --------------------------------------------------------------------------- hearings
+# DOMAIN.md "The hearing route": no threshold is written in the seed; the attendance is
+# published (households and area, as shares of the total) so that readers can judge it,
+# and staff are warned when fewer than half the households attended.
+
+HEARING_OUTCOMES = ("agreed", "not-agreed")
+
+
+def count_attendance(units: Iterable[int]) -> Totals:
+    """Households present at a hearing and their area, from each one's area (hundredths)."""
+    households = area = 0
+    for unit_area in units:
+        if unit_area < 0:
+            raise ValueError("a negative area")
+        households += 1
+        area += unit_area
+    return Totals(households, area)
+
+
+def few_attended(attended: Totals, electorate: Electorate) -> bool:
+    """Fewer than half the households attended (a warning to staff, never a refusal)."""
+    return 2 * attended.persons < electorate.households
+
+
+def hearing_json(electorate: Electorate, attended: Totals, outcome: str | None) -> dict:
+    """The hearing-specific part of the tally JSON (CONTRACT.md "Hearing route"): the
+    attendance with its exact shares of the total as fractions, and the outcome."""
+    if outcome is not None and outcome not in HEARING_OUTCOMES:
+        raise ValueError(f"unknown hearing outcome {outcome!r}")
+    return {
+        "route": "hearing",
+        "attendance": {
+            "households": attended.persons,
+            "area": format_area(attended.area),
+            "share": {
+                "households": f"{attended.persons}/{electorate.households}",
+                "area": f"{attended.area}/{electorate.area}",
+            },
+        },
+        "outcome": outcome,
+        "questions": [],
+    }

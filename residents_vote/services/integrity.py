@@ -32,15 +32,23 @@ from sqlalchemy.orm import Session
 
 from ..domain.register import part_key
 from ..domain.tally import format_area
-from ..models import AuditEvent, ElectorateEntry, Proposal, ResultRevision, Vote, VoteAnswer
+from ..models import (
+    AuditEvent,
+    ElectorateEntry,
+    HearingAttendance,
+    Proposal,
+    ResultRevision,
+    Vote,
+    VoteAnswer,
+)
 from . import audit, tally
 from .audit import VerifyResult
 
 # Events that publish a result revision (data["revision"], data["sha256"]).
-PUBLISH_ACTIONS = ("proposal.close", "result.revise", "result.publish")
+PUBLISH_ACTIONS = ("proposal.close", "result.revise", "result.publish", "hearing.conclude")
 # The parts of a published result that a recount must reproduce; dates, the revision
 # number, the objection period and the live status are not counted.
-COUNTED = ("electorate", "participation", "questions", "households")
+COUNTED = ("electorate", "participation", "questions", "households", "attendance", "outcome")
 PROPOSAL_COUNTED = ("id", "public_id", "title", "stage", "rule", "headcount", "scope")
 
 
@@ -269,6 +277,47 @@ def _recount(proposal: Proposal, voters: list[_Voter], answers: dict[str, dict[i
     return data
 
 
+def _attendees(session: Session, proposal_ids: list[int]) -> dict[int, list[_Voter]]:
+    """The households recorded present at each hearing, with their frozen entries."""
+    out: dict[int, list[_Voter]] = defaultdict(list)
+    if not proposal_ids:
+        return out
+    rows = session.execute(
+        select(
+            HearingAttendance.id,
+            HearingAttendance.proposal_id,
+            ElectorateEntry.code,
+            ElectorateEntry.owner_key,
+            ElectorateEntry.area,
+            ElectorateEntry.building,
+            ElectorateEntry.unit,
+            ElectorateEntry.room,
+        )
+        .outerjoin(
+            ElectorateEntry,
+            (ElectorateEntry.proposal_id == HearingAttendance.proposal_id)
+            & (ElectorateEntry.household_id == HearingAttendance.household_id),
+        )
+        .where(HearingAttendance.proposal_id.in_(proposal_ids))
+    )
+    for aid, pid, code, owner_key, area, building, unit, room in rows:
+        if code is None:
+            raise _Problem(
+                f"attendance #{aid} of proposal {pid} is not of a household in its electorate"
+            )
+        order = (part_key(building), part_key(unit), part_key(room))
+        out[pid].append(_Voter(aid, code, owner_key, int(area), order))
+    return out
+
+
+def _recount_hearing(proposal: Proposal, present: list[_Voter]) -> dict:
+    """A hearing's published result recounted from its attendance (domain/tally.py)."""
+    data = copy.deepcopy(tally.build_hearing(proposal, [v.area for v in present]).json)
+    ordered = sorted(present, key=lambda v: v.order)
+    data["households"] = [{"code": v.code, "area": format_area(v.area)} for v in ordered]
+    return data
+
+
 def _answers_at(voter: _Voter, proposal_id: int, log: _Log, published_seq: int | None) -> dict:
     """The voter's answers as they were when a revision was published: the stored ones,
     with every correction logged after the publication undone."""
@@ -284,7 +333,11 @@ def _answers_at(voter: _Voter, proposal_id: int, log: _Log, published_seq: int |
 
 
 def _check_results(
-    proposal: Proposal, revisions: list[ResultRevision], voters: list[_Voter], log: _Log
+    proposal: Proposal,
+    revisions: list[ResultRevision],
+    voters: list[_Voter],
+    log: _Log,
+    present: list[_Voter] | None = None,
 ) -> int:
     for row in revisions:
         what = f"result revision {row.revision} of proposal {proposal.id}"
@@ -295,7 +348,10 @@ def _check_results(
         published = log.published.get((proposal.id, row.revision))
         seq = published[0] if published else None
         answers = {v.code: _answers_at(v, proposal.id, log, seq) for v in voters}
-        recount = _recount(proposal, voters, answers)
+        if proposal.route == "hearing":
+            recount = _recount_hearing(proposal, present or [])
+        else:
+            recount = _recount(proposal, voters, answers)
         if _counted(stored) != _counted(recount):
             differ = [
                 k for k in (*COUNTED, "proposal") if _counted(stored)[k] != _counted(recount)[k]
@@ -327,6 +383,7 @@ def check(session: Session, events: int, *, community_id: int | None = None) -> 
         log = _log(session, chains)
         ids = [p.id for p in proposals]
         all_voters = _voters(session, ids)
+        all_present = _attendees(session, [p.id for p in proposals if p.route == "hearing"])
         revisions: dict[int, list[ResultRevision]] = defaultdict(list)
         if ids:
             for row in session.scalars(
@@ -339,7 +396,9 @@ def check(session: Session, events: int, *, community_id: int | None = None) -> 
             voters = all_voters.get(proposal.id, [])
             votes += _check_votes(proposal, voters, log)
             _check_heads(session, proposal, revisions[proposal.id])
-            results += _check_results(proposal, revisions[proposal.id], voters, log)
+            results += _check_results(
+                proposal, revisions[proposal.id], voters, log, all_present.get(proposal.id, [])
+            )
     except _Problem as problem:
         return VerifyResult(False, events, str(problem), votes, results)
     return VerifyResult(True, events, "", votes, results)

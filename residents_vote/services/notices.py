@@ -48,7 +48,7 @@ STAGE_NAMES = {
 }
 # The status from which each notice exists (CONTRACT.md: notice from opening, ...).
 STAGE_STATUS = {"notice": "voting", "results": "publicity", "final": "final"}
-_ORDER = ("voting", "counting", "publicity", "final", "confirmed", "filed")
+_ORDER = ("voting", "counting", "hearing", "publicity", "final", "confirmed", "filed")
 
 LEGAL_BASIS = {
     "seed": _l(
@@ -766,6 +766,10 @@ def final_notice(session: Session, proposal: Proposal) -> Notice:
 
 def pdf_for(session: Session, proposal: Proposal, kind: str) -> bytes:
     builders = {"notice": voting_notice, "results": results_notice, "final": final_notice}
+    if proposal.route == "hearing":
+        from . import hearing_docs
+
+        builders = hearing_docs.BUILDERS
     return builders[kind](session, proposal).output()
 
 

@@ -20,6 +20,7 @@ from ..domain import periods
 from ..domain.tally import RULES
 from ..models import (
     HEADCOUNTS,
+    ROUTES,
     STAGES,
     VERIFY_MODES,
     Community,
@@ -68,14 +69,38 @@ class Draft:
     objection_days: int = 7
     verify: str = "none"
     body: str = ""
+    route: str = "vote"  # vote | hearing (DOMAIN.md "The hearing route")
+    hearing_at: dt.datetime | None = None
+    place: str = ""
+    agenda: str = ""
+    organiser: str = ""
+
+
+def _check_hearing(draft: Draft) -> None:
+    """A hearing decides an application only; it needs its time and place."""
+    if draft.route not in ROUTES:
+        raise Invalid(N_("Unknown route %(route)s"), route=draft.route)
+    if draft.route != "hearing":
+        return
+    if draft.stage != "application":
+        raise Invalid(N_("Only an application can be decided by a hearing"))
+    if draft.hearing_at is None:
+        raise Invalid(N_("A hearing needs its time"))
+    if not draft.place.strip() or len(draft.place) > 300:
+        raise Invalid(N_("A hearing needs its place (1 to 300 characters)"))
+    if len(draft.organiser) > 200 or len(draft.agenda) > 5000:
+        raise Invalid(N_("The agenda or the organiser is too long"))
 
 
 def _check(draft: Draft) -> None:
+    _check_hearing(draft)
     if not draft.title.strip() or len(draft.title) > 300:
         raise Invalid(N_("The title must be 1 to 300 characters"))
     if draft.stage not in STAGES:
         raise Invalid(N_("Unknown stage %(stage)s"), stage=draft.stage)
     questions = [q.strip() for q in draft.questions]
+    if draft.route == "hearing":
+        questions = questions or ["-"]  # a hearing asks nothing: its minutes record the outcome
     if not questions or len(questions) > MAX_QUESTIONS:
         raise Invalid(N_("A proposal needs 1 to 20 questions"))
     if any(not q or len(q) > 2000 for q in questions):
@@ -135,6 +160,15 @@ def _apply(proposal: Proposal, draft: Draft) -> None:
     proposal.closes_at = draft.closes_at
     proposal.objection_days = draft.objection_days
     proposal.verify = draft.verify
+    proposal.route = draft.route
+    hearing = draft.route == "hearing"
+    proposal.hearing_at = draft.hearing_at if hearing else None
+    proposal.place = draft.place.strip() if hearing else ""
+    proposal.agenda = draft.agenda.strip() if hearing else ""
+    proposal.organiser = draft.organiser.strip() if hearing else ""
+    if hearing:
+        proposal.questions = []
+        return
     proposal.questions = [
         Question(number=i, text=text.strip()) for i, text in enumerate(draft.questions, 1)
     ]
@@ -156,7 +190,12 @@ def create(session: Session, community: Community, draft: Draft, *, actor: str) 
         community_id=community.id,
         proposal_id=proposal.id,
         subject=proposal.title,
-        data={"stage": draft.stage, "rule": proposal.rule, "questions": len(draft.questions)},
+        data={
+            "stage": draft.stage,
+            "rule": proposal.rule,
+            "questions": len(proposal.questions),
+            "route": proposal.route,
+        },
     )
     return proposal
 
@@ -225,8 +264,11 @@ def open_vote(
     now = now or utcnow()
     if proposal.status != "draft":
         raise Conflict(N_("Proposal %(id)s is not a draft"), id=proposal.id)
-    starts = starts or proposal.starts_at or now
-    closes = proposal.closes_at or starts + DEFAULT_WINDOW
+    hearing = proposal.route == "hearing"
+    if hearing and (proposal.hearing_at is None or proposal.hearing_at <= now):
+        raise Invalid(N_("The hearing's time has already passed: set a later time"))
+    starts = now if hearing else (starts or proposal.starts_at or now)
+    closes = proposal.hearing_at if hearing else (proposal.closes_at or starts + DEFAULT_WINDOW)
     if closes <= starts:
         raise Invalid(N_("Voting must close after it starts"))
     if closes <= now:
@@ -277,25 +319,34 @@ def open_vote(
     proposal.frozen_owners = owners
     proposal.frozen_area = int(area)
     proposal.starts_at = starts
-    proposal.closes_at = closes
+    proposal.closes_at = None if hearing else closes
     proposal.opened_at = now
     move(proposal, Action.OPEN, now=now)
     proposal.notice_revision = 1
     session.flush()
     costs.freeze_shares(session, proposal)
+    data = {
+        "households": households,
+        "owners": owners,
+        "area": int(area),
+        "starts": starts.isoformat(),
+        "closes": closes.isoformat(),
+    }
+    if hearing:
+        data = {
+            "households": households,
+            "owners": owners,
+            "area": int(area),
+            "route": "hearing",
+            "hearing_at": closes.isoformat(),
+        }
     event = audit.record_for(
         session,
         proposal,
         "proposal.open",
         actor=actor,
         subject=proposal.title,
-        data={
-            "households": households,
-            "owners": owners,
-            "area": int(area),
-            "starts": starts.isoformat(),
-            "closes": closes.isoformat(),
-        },
+        data=data,
     )
     # The voting notice prints the chain head as it stood once its publication was logged.
     proposal.notice_head_seq, proposal.notice_head_hash = event.seq, event.hash
@@ -344,7 +395,7 @@ def cancel(
 ) -> None:
     now = now or utcnow()
     count_if_due(session, proposal, now)
-    if proposal.status not in ("draft", "voting"):
+    if proposal.status not in ("draft", "voting", "hearing"):
         # Counting included: voting closed at the announced time; its result must be published.
         raise Conflict(N_("Only a vote that is not yet closed can be cancelled"))
     reason = reason.strip()
@@ -422,6 +473,8 @@ class Opened:
     closes_at: dt.datetime
     starts_text: str
     closes_text: str
+    route: str = "vote"
+    short_notice: bool = False  # a hearing fewer than 5 days after its notice
 
 
 def open_proposal(
@@ -437,9 +490,12 @@ def open_proposal(
             proposal_id=proposal.id,
             households=count,
             starts_at=proposal.starts_at,
-            closes_at=proposal.closes_at,
+            closes_at=proposal.closes_at or proposal.hearing_at,
             starts_text=zone_settings.format_local(proposal.starts_at),
-            closes_text=zone_settings.format_local(proposal.closes_at),
+            closes_text=zone_settings.format_local(proposal.closes_at or proposal.hearing_at),
+            route=proposal.route,
+            short_notice=proposal.route == "hearing"
+            and proposal.hearing_at - proposal.opened_at < ADVISED_WINDOW,
         )
 
 

@@ -48,7 +48,10 @@ _FINAL = ("final", "confirmed", "filed")
 def stages(proposal: Proposal, *, published: bool | None = None) -> list[str]:
     """The stages a poster can be made for now: the voting notice once voting opened,
     the turnout while voting or counting, the preliminary result once published, the
-    final result once final."""
+    final result once final. A hearing has no poster yet (its figures are attendance,
+    not votes)."""
+    if proposal.route == "hearing":
+        return []
     out = []
     if proposal.status in _OPEN:
         out.append("notice")

@@ -100,7 +100,10 @@ def passed(revision: ResultRevision | None) -> bool:
     """True when every question of the published result passed."""
     if revision is None:
         return False
-    questions = json.loads(revision.tally_json).get("questions", [])
+    data = json.loads(revision.tally_json)
+    if data.get("route") == "hearing":  # DOMAIN.md: only an agreed hearing is signed
+        return data.get("outcome") == "agreed"
+    questions = data.get("questions", [])
     return bool(questions) and all(q.get("passed") for q in questions)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..domain import tally as rules
 from ..domain.register import part_key
 from ..domain.tally import ANSWERS, Conflict, Electorate, QuestionCounts, Totals
-from ..models import ElectorateEntry, Proposal, Vote, VoteAnswer
+from ..models import ElectorateEntry, HearingAttendance, Proposal, Vote, VoteAnswer
 
 # Least favourable answer wins for an owner whose units disagree (DOMAIN.md section 3).
 _RANK = {answer: i for i, answer in enumerate(rules.FAVOUR_ORDER)}
@@ -138,7 +138,9 @@ def aggregate(session: Session, proposal: Proposal) -> dict[str, list[QuestionCo
 
 
 def participating_units(session: Session, proposal: Proposal) -> list[dict]:
-    """The units that voted (room + area only: no names, no answers)."""
+    """The units that voted, or attended a hearing (room + area only: no names, no answers)."""
+    if proposal.route == "hearing":
+        return _sorted_units(_attending(session, proposal))
     rows = session.execute(
         select(
             ElectorateEntry.code,
@@ -154,13 +156,71 @@ def participating_units(session: Session, proposal: Proposal) -> list[dict]:
         )
         .where(ElectorateEntry.proposal_id == proposal.id)
     )
+    return _sorted_units(rows)
+
+
+def _sorted_units(rows) -> list[dict]:  # noqa: ANN001 - rows with code, area, building, unit, room
     ordered = sorted(rows, key=lambda r: (part_key(r.building), part_key(r.unit), part_key(r.room)))
     return [{"code": r.code, "area": rules.format_area(r.area)} for r in ordered]
 
 
+def _attending(session: Session, proposal: Proposal) -> list:
+    """The electorate entries of the households recorded as present at the hearing."""
+    return list(
+        session.execute(
+            select(
+                ElectorateEntry.code,
+                ElectorateEntry.area,
+                ElectorateEntry.building,
+                ElectorateEntry.unit,
+                ElectorateEntry.room,
+            )
+            .join(
+                HearingAttendance,
+                (HearingAttendance.proposal_id == ElectorateEntry.proposal_id)
+                & (HearingAttendance.household_id == ElectorateEntry.household_id),
+            )
+            .where(ElectorateEntry.proposal_id == proposal.id)
+        )
+    )
+
+
 def compute(session: Session, proposal: Proposal) -> Tally:
     """The live tally of a proposal, shaped as CONTRACT.md's tally JSON."""
+    if proposal.route == "hearing":
+        return build_hearing(proposal, [r.area for r in _attending(session, proposal)])
     return build(proposal, aggregate(session, proposal))
+
+
+def build_hearing(proposal: Proposal, areas: list[int]) -> Tally:
+    """The tally JSON of a hearing from the areas of the households that attended, counted
+    by the pure module (`audit verify` recounts a published hearing result the same way)."""
+    households = electorate(proposal, "household")
+    attended = rules.count_attendance(areas)
+    data = {
+        "proposal": _proposal_json(proposal),
+        "electorate": {
+            "households": households.households,
+            "persons": households.persons,
+            "area": rules.format_area(households.area),
+        },
+        "participation": rules.totals_json(attended),
+        **rules.hearing_json(households, attended, proposal.outcome),
+    }
+    return Tally(data, households, attended)
+
+
+def _proposal_json(proposal: Proposal) -> dict:
+    return {
+        "id": proposal.id,
+        "public_id": proposal.public_id,
+        "title": proposal.title,
+        "stage": proposal.stage,
+        "status": proposal.status,
+        "rule": proposal.rule,
+        "headcount": proposal.headcount,
+        "scope": proposal.scope_buildings,
+    }
 
 
 def recount(proposal: Proposal, votes: list[tuple[str, str, int, dict[int, str]]]) -> Tally:
@@ -205,16 +265,8 @@ def build(proposal: Proposal, counts: dict[str, list[QuestionCounts]]) -> Tally:
         verdicts.append(rules.evaluate(rule, binding_electorate, qcounts))
     participation = binding_counts[0].participation if binding_counts else Totals(0, 0)
     data = {
-        "proposal": {
-            "id": proposal.id,
-            "public_id": proposal.public_id,
-            "title": proposal.title,
-            "stage": proposal.stage,
-            "status": proposal.status,
-            "rule": proposal.rule,
-            "headcount": proposal.headcount,
-            "scope": proposal.scope_buildings,
-        },
+        "route": "vote",
+        "proposal": _proposal_json(proposal),
         "electorate": {
             "households": binding_electorate.households,
             "persons": binding_electorate.persons,
