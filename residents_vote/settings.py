@@ -53,6 +53,15 @@ class Settings:
     def secret_key(self) -> bytes:
         return str(self._config.get("SECRET_KEY") or "").encode()
 
+    @property
+    def sms_backend(self) -> str:
+        """`outbox`, `file:///ABS/PATH.jsonl`, `aliyun` or `tencent`."""
+        return str(self._config.get("SMS_BACKEND") or "outbox").strip()
+
+    def sms(self, name: str) -> str:
+        """An SMS_* value: ACCESS_KEY_ID, ACCESS_KEY_SECRET, SIGN_NAME, TEMPLATE_CODE…"""
+        return str(self._config.get(f"SMS_{name}") or "")
+
     def get(self, key: str, default: Any = None) -> Any:
         return self._config.get(key, default)
 
