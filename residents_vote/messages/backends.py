@@ -151,7 +151,8 @@ class AliyunBackend:
             code = str(getattr(exc, "code", "") or "")
             status = (getattr(exc, "data", None) or {}).get("statusCode") if isinstance(
                 getattr(exc, "data", None), dict) else None
-            retry = code in ALIYUN_RETRY or (status is not None and int(status) >= 500)
+            # no code: the SDK could not reach the provider (its RetryError)
+            retry = not code or code in ALIYUN_RETRY or (status is not None and int(status) >= 500)
             raise SendError(f"{code}: {exc.message}", retry=retry) from exc
         except Exception as exc:  # noqa: BLE001 - network faults: try again later
             raise SendError(f"{type(exc).__name__}: {exc}", retry=True) from exc
