@@ -16,13 +16,15 @@ def register_blueprints(app: Flask) -> None:
         public,
         staff,
         staff_audit,
+        staff_messages,
         staff_proposals,
         staff_results,
         staff_scans,
         staff_votes,
     )
 
-    del staff_audit, staff_proposals, staff_results, staff_scans, staff_votes  # on staff.bp
+    del staff_audit, staff_messages, staff_proposals, staff_results, staff_scans, staff_votes
+    # (all on staff.bp)
 
     for module in (auth, account, staff, admin, committee, ballot, public):
         app.register_blueprint(module.bp)

@@ -405,6 +405,18 @@ def list_messages(store: Store, proposal_id: int) -> list[Listed]:
         return listed(s, proposal_id)
 
 
+def export_hand_queue(store: Store, proposal_id: int, *, actor: str) -> bytes:
+    """The queued links as CSV for staff to send by hand (full phones: audited)."""
+    with store.write() as s:
+        proposal = s.get(Proposal, proposal_id)
+        if proposal is None:
+            raise NotFound(N_("No proposal %(id)s"), id=proposal_id)
+        items = hand_queue(s, proposal_id)
+        audit.record_for(s, proposal, "messages.export", actor=actor,
+                         subject=f"{len(items)} messages", data={"count": len(items)})
+        return hand_csv(items)
+
+
 def mark_sent_by_hand(
     store: Store, proposal_id: int, ids: list[int], *, actor: str, now: dt.datetime | None = None
 ) -> int:
