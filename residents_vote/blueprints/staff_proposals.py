@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 
 from .. import extensions
 from ..domain import catalog, receipts
+from ..messages import outbox
 from ..services import (
     attachments,
     costs,
@@ -175,6 +176,7 @@ def proposal(proposal_id: int):
         live=live,
         stats=dashboard.stats(db, p) if live else None,
         voided=dashboard.voided_entries(db, p) if live else [],
+        delivery=outbox.delivery(db, p) if live else None,
         shortfall=[notices.shortfall_label(v.results, p.headcount) for v in live.verdicts]
         if live
         else [],
