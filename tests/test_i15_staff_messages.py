@@ -127,3 +127,27 @@ def test_reminder_day_form(app, staff, world):
 def test_draft_has_no_message_page(app, staff):
     pid = factories.proposal(app, open_vote=False)
     assert staff.get(f"/staff/proposals/{pid}/messages").status_code == 404
+
+
+def test_purge_blanks_message_phones_and_stops_waiting_messages(app, runner, world):
+    """The purge itself (privacy.purge, after the challenge year) is tested in
+    test_privacy.py; here its part for messages, on a vote still open."""
+    from sqlalchemy import select
+
+    from residents_vote.models import Community
+    from residents_vote.services import privacy
+    from tests.helpers import write
+
+    ok(cli(runner, "ballots", "send", world.proposal_id))
+    with read(app) as s:
+        community = s.scalar(select(Community))
+        left = privacy.personal_data_left(s, community)
+    with write(app) as s:
+        privacy._purge_messages(s, [world.proposal_id])
+    with read(app) as s:
+        rows = s.query(Message).all()
+        assert {(m.phone, m.text, m.params, m.status) for m in rows} == {
+            ("", "", "{}", "failed")}
+        assert privacy.personal_data_left(s, community) == left - 2
+    assert outbox.send_due(app.extensions["rv_db"].store, backend=object(),
+                           now=factories.ahead(hours=1)).sent == 0
