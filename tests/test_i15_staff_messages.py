@@ -151,3 +151,24 @@ def test_purge_blanks_message_phones_and_stops_waiting_messages(app, runner, wor
         assert privacy.personal_data_left(s, community) == left - 2
     assert outbox.send_due(app.extensions["rv_db"].store, backend=object(),
                            now=factories.ahead(hours=1)).sent == 0
+
+
+def test_outbox_reminder_is_queued_on_the_message_page_on_its_day(app, staff, world):
+    import datetime as dt
+
+    from residents_vote.messages import links
+
+    factories.cast(app, world.proposal_id, "1-1-102")
+    with app.app_context():
+        day = links.set_reminder(app.extensions["rv_db"].store, world.proposal_id, None,
+                                 actor="staff1")
+    page = f"/staff/proposals/{world.proposal_id}/messages"
+    staff.get(page)
+    assert count(app, Message) == 0  # not yet the day
+    noon = dt.datetime.combine(day, dt.time(12), dt.timezone(dt.timedelta(hours=8)))
+    app.config["CLOCK"] = lambda: noon
+    html = staff.get(page).get_data(as_text=True)
+    staff.get(page)
+    with read(app) as s:
+        assert [(m.kind, m.phone) for m in s.query(Message)] == [("reminder", "13800001234")]
+    assert 'id="hand"' in html and "13800001234" in html

@@ -37,8 +37,14 @@ def messages(proposal_id: int):
     proposal = close_if_due(proposal_or_404(proposal_id))
     if proposal.opened_at is None:
         abort(404)
-    db = extensions.session()
     kind = _backend_kind()
+    if kind == backends.OUTBOX and links.reminder_due(proposal, extensions.now()):
+        # nobody runs the worker with the outbox backend: the reminder is queued here,
+        # for staff to send by hand
+        links.queue_due_reminders(extensions.store(), now=extensions.now(),
+                                  proposal_id=proposal.id)
+        extensions.fresh_snapshot()
+    db = extensions.session()
     return render_template(
         "staff/messages.html",
         proposal=proposal,

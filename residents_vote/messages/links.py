@@ -198,11 +198,26 @@ def reminder_of(session: Session, proposal: Proposal) -> ReminderView:
     return ReminderView(row.day, row.queued_at, False)
 
 
-def _due_reminders(session: Session, now: dt.datetime) -> list[LinkReport]:
+def reminder_due(proposal: Proposal, now: dt.datetime) -> bool:
+    """Read: the proposal's reminder day has come and it has not been queued."""
+    from sqlalchemy.orm import object_session
+
+    if proposal.status != "voting" or proposals.phase(proposal, now) != "open":
+        return False
+    view = reminder_of(object_session(proposal), proposal)
+    return view.queued_at is None and view.day is not None and (
+        _local_date(proposal, now) >= view.day
+    )
+
+
+def _due_reminders(
+    session: Session, now: dt.datetime, proposal_id: int | None = None
+) -> list[LinkReport]:
     reports = []
-    candidates = session.scalars(
-        select(Proposal).where(Proposal.status == "voting").order_by(Proposal.id)
-    ).all()
+    query = select(Proposal).where(Proposal.status == "voting").order_by(Proposal.id)
+    if proposal_id is not None:
+        query = query.where(Proposal.id == proposal_id)
+    candidates = session.scalars(query).all()
     for proposal in candidates:
         if proposals.phase(proposal, now) != "open":
             continue
@@ -292,8 +307,11 @@ def set_reminder(
         return day
 
 
-def queue_due_reminders(store: Store, *, now: dt.datetime | None = None) -> int:
-    """Queue the reminders whose day has come (the worker runs this before sending);
+def queue_due_reminders(
+    store: Store, *, now: dt.datetime | None = None, proposal_id: int | None = None
+) -> int:
+    """Queue the reminders whose day has come (the worker runs this before sending; with
+    the `outbox` backend the proposal's message page does, for staff to send by hand);
     returns how many messages were queued."""
     with store.write() as s:
-        return sum(r.queued for r in _due_reminders(s, now or utcnow()))
+        return sum(r.queued for r in _due_reminders(s, now or utcnow(), proposal_id))
