@@ -103,3 +103,32 @@ def test_sms_code_journey(browser, sms_live):
     screenshot(page, "i15-sms-locked")
     requests.check(live.url)
     context.close()
+
+
+def test_staff_message_page_on_a_phone(browser, live):
+    """The staff Text messages page (outbox backend): send links, the hand-sending list."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from .browser import PASSWORD
+
+    vote = make_vote(live, households=3)
+    live.cli("user", "create", f"sms{vote.id}", "--role", "staff", "--community", vote.slug,
+             input=PASSWORD + "\n")  # fmt: skip
+    context = phone_context(browser, live)
+    page = context.new_page()
+    page.goto("/login")
+    page.locator("#username").fill(f"sms{vote.id}")
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form.stack button[type=submit]").click()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    page.goto(f"/staff/proposals/{vote.id}/messages")
+    page.locator("form[action$='/messages/send'] button[type=submit]").click()
+    expect(page.locator("#hand tbody tr")).to_have_count(3)
+    screenshot(page, "i15-staff-messages")
+    page.locator("#hand input[type=checkbox]").first.check()
+    page.locator("form[action$='/mark-sent'] button[type=submit]").click()
+    expect(page.locator("#hand tbody tr")).to_have_count(2)
+    expect(page.locator("#messages")).to_contain_text("*******1234")
+    context.close()
