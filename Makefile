@@ -10,7 +10,7 @@ PG_PORT ?= 55432
 RUN_DEBS := fonts-noto-cjk
 TEST_DEBS := fonts-noto-cjk chromium zbar-tools poppler-utils postgresql
 
-.PHONY: run test venv dev-deps run-debs test-debs translations lint pytest bench clean \
+.PHONY: run test venv dev-deps sms-deps run-debs test-debs translations lint pytest bench clean \
 	pg-start pg-stop serve
 
 $(BIN)/.installed: requirements.txt
@@ -22,8 +22,14 @@ $(BIN)/.dev-installed: $(BIN)/.installed requirements-dev.txt
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The SMS providers' SDKs (optional extras, for SMS_BACKEND=aliyun|tencent and their tests).
+$(BIN)/.sms-installed: $(BIN)/.installed requirements-sms.txt
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-sms.txt
+	touch $@
+
 venv: $(BIN)/.installed
 dev-deps: $(BIN)/.dev-installed
+sms-deps: $(BIN)/.sms-installed
 
 run-debs:
 	@scripts/apt-ensure.sh $(RUN_DEBS)
@@ -45,7 +51,7 @@ lint: dev-deps
 
 # The whole suite on SQLite (browser and load tests included), then again on a
 # throwaway PostgreSQL cluster (browser tests are not repeated there).
-test: dev-deps test-debs translations lint
+test: dev-deps sms-deps test-debs translations lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 	scripts/pg-test.sh start $(PG_DIR) $(PG_PORT)
 	TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:$(PG_PORT)/postgres \

@@ -208,9 +208,10 @@ def register_cli(app: Flask) -> None:
     for group in (db_cli, community_cli, user_cli, households_cli, audit_cli):
         app.cli.add_command(group)
     app.cli.add_command(demo_command)
-    from . import cli_admin, cli_hearings, cli_scans, cli_votes
+    from . import cli_admin, cli_hearings, cli_messages, cli_scans, cli_votes
 
     cli_votes.register(app)
     cli_hearings.register(app)
+    cli_messages.register(app)
     cli_admin.register(app)
     cli_scans.register(app)

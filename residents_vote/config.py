@@ -63,6 +63,17 @@ def from_environment(instance: Path, *, with_secret: bool = True) -> dict:
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are
         # believed (0: none, the app is exposed directly). See docs/deploy.md.
         "PROXY_FIX": _count(env.get("PROXY_FIX")),
+        # Text messages (CONTRACT.md "Text messages"; residents_vote/messages)
+        "SMS_BACKEND": (env.get("SMS_BACKEND") or "outbox").strip(),
+        "SMS_ACCESS_KEY_ID": env.get("SMS_ACCESS_KEY_ID") or "",
+        "SMS_ACCESS_KEY_SECRET": env.get("SMS_ACCESS_KEY_SECRET") or "",
+        "SMS_SIGN_NAME": env.get("SMS_SIGN_NAME") or "",
+        "SMS_TEMPLATE_BALLOT_LINK": env.get("SMS_TEMPLATE_BALLOT_LINK") or "",
+        "SMS_TEMPLATE_REMINDER": env.get("SMS_TEMPLATE_REMINDER") or "",
+        "SMS_TEMPLATE_CODE": env.get("SMS_TEMPLATE_CODE") or "",
+        "SMS_ENDPOINT": env.get("SMS_ENDPOINT") or "",
+        "SMS_APP_ID": env.get("SMS_APP_ID") or "",  # tencent: the SmsSdkAppId
+        "SMS_REGION": env.get("SMS_REGION") or "",
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         "LANGUAGES": ["zh_CN", "en"],

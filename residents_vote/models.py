@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -68,7 +69,7 @@ STATUSES = (
 )
 RULE_IDS = ("seed", "civil-major", "civil-ordinary")
 HEADCOUNTS = ("household", "owner")
-VERIFY_MODES = ("none", "phone4")
+VERIFY_MODES = ("none", "phone4", "sms")
 ROUTES = ("vote", "hearing")  # how a proposal is decided (DOMAIN.md "The hearing route")
 OUTCOMES = ("agreed", "not-agreed")
 BALLOT_STATUSES = ("live", "revoked", "used")
@@ -316,6 +317,9 @@ class Ballot(Base):
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
     serial: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The token sealed with the install's secret key (services/ballots.seal_token), so a
+    # ballot link can be sent by text message later; NULL for ballots issued before.
+    link_seal: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default="live")
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -597,3 +601,62 @@ class HearingAttendance(Base):
     proxy_name: Mapped[str] = mapped_column(String(100), default="")
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+MESSAGE_KINDS = ("ballot-link", "reminder", "code")
+MESSAGE_STATUSES = ("queued", "sending", "sent", "failed")
+
+
+class Message(Base):
+    """One text message in the outbox (residents_vote/messages), queued in the same
+    transaction as its cause and delivered by the `messages send` worker.
+
+    `phone` is the full number, kept only for the sending; pages and lists show it
+    masked. `text` and `params` are blanked once the message is sent or failed (a link
+    or a one-time code is not kept longer than it is needed)."""
+
+    __tablename__ = "message"
+    __table_args__ = (
+        CheckConstraint(_in("kind", MESSAGE_KINDS), name="kind"),
+        CheckConstraint(_in("status", MESSAGE_STATUSES), name="status"),
+        Index("ix_message_status_next_try_at", "status", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"))
+    ballot_id: Mapped[int | None] = mapped_column(ForeignKey("ballot.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[str] = mapped_column(Text, default="{}")  # JSON: the template parameters
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsCode(Base):
+    """A one-time code sent for a ballot (`--verify sms`), stored only as a hash."""
+
+    __tablename__ = "sms_code"
+    __table_args__ = (Index("ix_sms_code_ballot_id_created_at", "ballot_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ballot_id: Mapped[int] = mapped_column(ForeignKey("ballot.id"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Reminder(Base):
+    """The day staff chose for a proposal's reminder, and when it was queued."""
+
+    __tablename__ = "reminder"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date)
+    queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -65,6 +65,15 @@ class Settings:
     def scan_read_at_once_pages(self) -> int:
         return int(self._config.get("SCAN_READ_AT_ONCE_PAGES", 10))
 
+    @property
+    def sms_backend(self) -> str:
+        """`outbox`, `file:///ABS/PATH.jsonl`, `aliyun` or `tencent`."""
+        return str(self._config.get("SMS_BACKEND") or "outbox").strip()
+
+    def sms(self, name: str) -> str:
+        """An SMS_* value: ACCESS_KEY_ID, ACCESS_KEY_SECRET, SIGN_NAME, TEMPLATE_CODE…"""
+        return str(self._config.get(f"SMS_{name}") or "")
+
     def get(self, key: str, default: Any = None) -> Any:
         return self._config.get(key, default)
 

@@ -78,6 +78,7 @@ ROUTES: dict[str, dict] = {
     # resident pages: the ballot of the open proposal
     "ballot.show": open_page(200),
     "ballot.submit": open_page(422),  # no answers: nothing recorded
+    "ballot.send_code": open_page(422),  # the open proposal does not use codes by message
     "ballot.objection": open_page(403),  # voting still open: no objection period yet
     # public pages of the closed proposal (objection period running)
     "public.show": open_page(200),
@@ -125,6 +126,11 @@ ROUTES: dict[str, dict] = {
     "staff.nonvoters_pdf": staff_page(),
     "staff.nonvoters_xlsx": staff_page(),
     "staff.postings": staff_page(),
+    "staff.messages": staff_page(),
+    "staff.messages_csv": staff_page(),
+    "staff.messages_send": staff_page(),
+    "staff.messages_reminder": staff_page(),
+    "staff.messages_mark_sent": staff_page(),
     "staff.posting_photo": staff_page(),
     "staff.confirmation_pdf": staff_page(get={200, 409}),  # 409 until the result is confirmed
     "staff.filing_zip": staff_page(get={200, 409}),

@@ -17,6 +17,7 @@ def register_blueprints(app: Flask) -> None:
         staff,
         staff_audit,
         staff_hearings,
+        staff_messages,
         staff_proposals,
         staff_results,
         staff_scans,
@@ -25,8 +26,8 @@ def register_blueprints(app: Flask) -> None:
     )
 
     # on staff.bp
-    del staff_audit, staff_hearings, staff_proposals, staff_results, staff_scans, staff_votes
-    del staff_share
+    del staff_audit, staff_hearings, staff_messages, staff_proposals, staff_results
+    del staff_scans, staff_share, staff_votes
 
     for module in (auth, account, staff, admin, committee, ballot, public):
         app.register_blueprint(module.bp)

@@ -27,6 +27,7 @@ from jinja2 import pass_context
 from markupsafe import escape
 
 from .. import extensions
+from ..messages import codes
 from ..services import proposals, scans, voting
 from ..services.errors import N_
 from ..web import template_catalog
@@ -72,6 +73,8 @@ def show(token: str):
     )
     ctx = page.context()
     ctx["staff_entry"] = _staff_entry(token)
+    ctx["sms"] = _sms_state(page, token)
+    ctx["code_sent"] = request.args.get("code") == "sent"
     if page.vote is not None:
         return render_template("ballot/voted.html", token=token, **ctx)
     if page.phase != "open":
@@ -147,6 +150,32 @@ def _open_ballot(token: str, page: voting.BallotPage, ctx: dict):
 
 
 
+def _sms_state(page: voting.BallotPage, token: str) -> codes.SmsState | None:
+    """`--verify sms` only: whether the household has a phone (else: vote on paper)."""
+    if page.proposal.verify != "sms" or page.vote is not None or page.phase != "open":
+        return None
+    return codes.sms_state(extensions.store(), token)
+
+
+@bp.route("/b/<token>/code", methods=["POST"])
+def send_code(token: str):
+    """`--verify sms`: send a one-time code to the household's registered phone."""
+    done = _counting_failures(
+        lambda: codes.request_code(extensions.store(), token, now=extensions.now())
+    )
+    if done.outcome in (codes.TOO_MANY, codes.LOCKED):
+        page = voting.ballot_page(extensions.store(), token, now=extensions.now())
+        wait = max(1, int((done.retry_at - extensions.now()).total_seconds()) + 1)
+        html = render_template(
+            "ballot/locked.html", token=token, retry_at=done.retry_at,
+            too_many_codes=done.outcome == codes.TOO_MANY, **page.context(),
+        )
+        return html, 429, {"Retry-After": str(wait)}
+    if done.outcome == codes.NO_PHONE:
+        return redirect(url_for("ballot.show", token=token), code=303)
+    return redirect(url_for("ballot.show", token=token, code="sent"), code=303)
+
+
 def _staff_entry(token: str) -> scans.PaperEntry | None:
     """The staff banner ("record this paper ballot") for a signed-in staff user or admin
     of the ballot's community; None for everyone else. A request without cookies holds
@@ -186,8 +215,13 @@ def submit(token: str):
         html, status = page("ballot/locked.html", 429, retry_at=done.retry_at)
         return html, status, {"Retry-After": str(done.retry_after)}
     if outcome == voting.WRONG_PHONE:
-        return page("ballot/ballot.html", 422, answers=done.answers, errors=[], phone_error=True)
-    return page("ballot/confirm.html", answers=done.answers, phone4=done.phone4)
+        return page(
+            "ballot/ballot.html", 422, answers=done.answers, errors=[], phone_error=True,
+            sms=_sms_state(done.page, token),
+        )
+    return page(
+        "ballot/confirm.html", answers=done.answers, phone4=done.phone4, sms_code=done.sms_code
+    )
 
 
 @bp.route("/b/<token>/objections", methods=["POST"])

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 
 from .. import extensions
 from ..domain import catalog, receipts
+from ..messages import outbox
 from ..services import (
     attachments,
     costs,
@@ -195,6 +196,7 @@ def proposal(proposal_id: int):
         minutes=hearings.minutes_attachment(db, p) if hearing else None,
         stats=dashboard.stats(db, p) if live else None,
         voided=dashboard.voided_entries(db, p) if live else [],
+        delivery=outbox.delivery(db, p) if live else None,
         shortfall=[notices.shortfall_label(v.results, p.headcount) for v in live.verdicts]
         if live
         else [],

@@ -15,6 +15,7 @@ from flask_babel import ngettext
 
 from .. import extensions
 from ..domain.tally import format_area
+from ..messages import outbox
 from ..models import Proposal
 from ..pdf import Notice
 from ..services import dashboard, notices
@@ -71,6 +72,7 @@ def nonvoters(proposal_id: int):
         community=proposal.community,
         listing=listing,
         sort=sort,
+        delivery=outbox.delivery(extensions.session(), proposal),
     )
 
 

@@ -7,13 +7,16 @@ answers 410) and issues a new one; every issue and revoke is audited.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import settings
 from ..domain.lifecycle import BallotEvent, ballot_after
 from ..models import Ballot, ElectorateEntry, Household, Proposal, Vote, utcnow
 from . import audit
@@ -26,6 +29,31 @@ def hash_token(token: str) -> str:
 
 def new_token() -> str:
     return secrets.token_urlsafe(18)
+
+
+def _pad(secret_key: bytes, token_hash: str, size: int) -> bytes:
+    return hmac.new(secret_key, b"ballot-link\0" + token_hash.encode(), hashlib.sha256).digest()[
+        :size
+    ]
+
+
+def seal_token(token: str, token_hash: str, secret_key: bytes) -> str:
+    """The token XOR a pad derived from the install's secret key and the ballot's token
+    hash (unique per ballot): stored beside the hash so that the link can be sent by text
+    message later (residents_vote/messages), unreadable without the secret key."""
+    raw = base64.urlsafe_b64decode(token)
+    pad = _pad(secret_key, token_hash, len(raw))
+    return bytes(a ^ b for a, b in zip(raw, pad, strict=True)).hex()
+
+
+def unseal_token(seal: str | None, token_hash: str, secret_key: bytes) -> str | None:
+    """The token of a sealed link, or None (no seal, or the secret key has changed)."""
+    if not seal:
+        return None
+    raw = bytes.fromhex(seal)
+    pad = _pad(secret_key, token_hash, len(raw))
+    token = base64.urlsafe_b64encode(bytes(a ^ b for a, b in zip(raw, pad, strict=True))).decode()
+    return token if hmac.compare_digest(hash_token(token), token_hash) else None
 
 
 @dataclass(frozen=True)
@@ -59,16 +87,19 @@ def _issue_for(
     number = _next_serial(session, proposal)
     issued: list[Issued] = []
     rows = []
+    secret_key = settings.of(session).secret_key
     for entry in entries:
         token = new_token()
         serial = f"{proposal.id}-{number:05d}"
         number += 1
+        token_hash = hash_token(token)
         rows.append(
             {
                 "proposal_id": proposal.id,
                 "household_id": entry.household_id,
                 "serial": serial,
-                "token_hash": hash_token(token),
+                "token_hash": token_hash,
+                "link_seal": seal_token(token, token_hash, secret_key),
                 "status": "live",
                 "issued_at": utcnow(),
             }
@@ -99,6 +130,33 @@ def issue(session: Session, proposal: Proposal, *, actor: str) -> list[Issued]:
             select(ElectorateEntry)
             .where(
                 ElectorateEntry.proposal_id == proposal.id,
+                ElectorateEntry.household_id.not_in(has_ballot),
+                ElectorateEntry.household_id.not_in(voted),
+            )
+            .order_by(ElectorateEntry.id)
+        )
+    )
+    return _issue_for(session, proposal, entries, actor)
+
+
+def issue_to(
+    session: Session, proposal: Proposal, household_ids: list[int], *, actor: str
+) -> list[Issued]:
+    """A ballot for each of these households of the electorate that has none live and has
+    not voted (`ballots send`: only the households a message goes to)."""
+    _require_open(proposal)
+    if not household_ids:
+        return []
+    has_ballot = select(Ballot.household_id).where(
+        Ballot.proposal_id == proposal.id, Ballot.status != "revoked"
+    )
+    voted = select(Vote.household_id).where(Vote.proposal_id == proposal.id)
+    entries = list(
+        session.scalars(
+            select(ElectorateEntry)
+            .where(
+                ElectorateEntry.proposal_id == proposal.id,
+                ElectorateEntry.household_id.in_(household_ids),
                 ElectorateEntry.household_id.not_in(has_ballot),
                 ElectorateEntry.household_id.not_in(voted),
             )

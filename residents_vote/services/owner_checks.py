@@ -43,3 +43,46 @@ def check_phone4(
     if limited:
         failures.record(session, KIND, target(ballot), now=now)
     return OwnerCheck(False)
+
+
+def code_hash(secret_key: bytes, ballot_id: int, code: str) -> str:
+    """A one-time code as stored: keyed with the install's secret, so that the million
+    possible codes cannot be tried against a copy of the database."""
+    import hashlib
+    import hmac
+
+    message = f"sms-code\0{ballot_id}\0{code}".encode()
+    return hmac.new(secret_key, message, hashlib.sha256).hexdigest()
+
+
+def check_sms(
+    session: Session, ballot: Ballot, code: str | None, *, now: dt.datetime, limited: bool = True
+) -> OwnerCheck:
+    """`--verify sms`: the code must be one sent for this ballot within its 10 minutes. A
+    missing, wrong or expired code counts toward the same per-ballot limit as phone4."""
+    import hmac
+
+    from sqlalchemy import select
+
+    from .. import settings
+    from ..models import SmsCode
+
+    if limited:
+        failures.lock(session, KIND, target(ballot))
+        retry_at = failures.blocked_until(session, KIND, target(ballot), now=now)
+        if retry_at is not None:
+            return OwnerCheck(False, retry_at)
+    given = (code or "").strip()
+    if len(given) == 6 and given.isdigit():
+        wanted = code_hash(settings.of(session).secret_key, ballot.id, given)
+        hashes = session.scalars(
+            select(SmsCode.code_hash).where(
+                SmsCode.ballot_id == ballot.id, SmsCode.expires_at > now,
+                SmsCode.created_at <= now,
+            )
+        ).all()
+        if any(hmac.compare_digest(h, wanted) for h in hashes):
+            return OwnerCheck(True)
+    if limited:
+        failures.record(session, KIND, target(ballot), now=now)
+    return OwnerCheck(False)

@@ -29,6 +29,7 @@ from ..models import (
     Attachment,
     Community,
     Household,
+    Message,
     Objection,
     Proposal,
     ScanBatch,
@@ -197,6 +198,7 @@ def purge(
         .values(image=None, crops="{}")
         .execution_options(synchronize_session=False)
     ).rowcount
+    _purge_messages(session, proposal_ids)
     community.personal_data_purged_at = now
     report = PurgeReport(households, objections, proxies, attachments)
     audit.record(
@@ -214,6 +216,26 @@ def purge(
     )
     session.expire_all()
     return report
+
+
+def _purge_messages(session: Session, proposal_ids) -> int:
+    """Text messages keep the phone they were sent to (issue 15): blanked with the rest;
+    a message still waiting is not sent any more."""
+    session.execute(
+        update(Message)
+        .where(Message.proposal_id.in_(proposal_ids), Message.status.in_(("queued", "sending")))
+        .values(status="failed", error="personal data purged")
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(
+        update(Message)
+        .where(
+            Message.proposal_id.in_(proposal_ids),
+            or_(Message.phone != "", Message.text != "", Message.params != "{}"),
+        )
+        .values(phone="", text="", params="{}")
+        .execution_options(synchronize_session=False)
+    ).rowcount
 
 
 def _scan_batches(proposal_ids):
@@ -252,6 +274,12 @@ def personal_data_left(session: Session, community: Community) -> int:
         select(func.count())
         .select_from(ScanPage)
         .where(ScanPage.batch_id.in_(_scan_batches(proposal_ids)), ScanPage.image.is_not(None)),
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.proposal_id.in_(proposal_ids),
+            or_(Message.phone != "", Message.text != "", Message.params != "{}"),
+        ),
     ]
     return sum(session.scalar(c) or 0 for c in counts)
 

@@ -174,8 +174,27 @@ def _apply(proposal: Proposal, draft: Draft) -> None:
     ]
 
 
+def _check_verify(session: Session, draft: Draft) -> None:
+    """`--verify sms` needs a backend that sends by itself: with `outbox` staff would see
+    the codes (CONTRACT.md "Configuration", SMS_BACKEND)."""
+    if draft.verify != "sms":
+        return
+    from ..messages import backends
+
+    try:
+        kind = backends.kind_of(settings.of(session))
+    except backends.ConfigError as exc:
+        raise Invalid(str(exc)) from exc
+    if kind == backends.OUTBOX:
+        raise Invalid(
+            N_("Codes by text message need SMS_BACKEND to be a provider (aliyun, tencent) "
+               "or file://; it is outbox, where staff would see the codes")
+        )
+
+
 def create(session: Session, community: Community, draft: Draft, *, actor: str) -> Proposal:
     _check(draft)
+    _check_verify(session, draft)
     _check_scope(session, community.id, draft.scope)
     proposal = Proposal(
         community_id=community.id, public_id=secrets.token_urlsafe(12), status="draft"
@@ -204,6 +223,7 @@ def update(session: Session, proposal: Proposal, draft: Draft, *, actor: str) ->
     if proposal.status != "draft":
         raise Conflict(N_("Only a draft can be edited"))
     _check(draft)
+    _check_verify(session, draft)
     _check_scope(session, proposal.community_id, draft.scope)
     proposal.questions.clear()
     session.flush()

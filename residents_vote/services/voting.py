@@ -648,6 +648,7 @@ class Submission:
     answers: dict[int, str] = field(default_factory=dict)
     errors: tuple[int, ...] = ()  # question numbers without a valid answer
     phone4: str = ""
+    sms_code: str = ""
     retry_at: dt.datetime | None = None  # LOCKED: when the ballot may be used again
     retry_after: int = 0  # LOCKED: seconds until then (at least 1)
 
@@ -817,7 +818,7 @@ def submit_ballot(
     now = now or utcnow()
     with store.connect() as conn:
         row = _ballot_row(conn, token)
-        if row.verify == "phone4" or _due(row, now):
+        if row.verify in ("phone4", "sms") or _due(row, now):
             row = None
         else:
             screened = _screen(row, form, now)
@@ -872,11 +873,18 @@ def _submit_locked(
                 return _shown(store, screened, conn, row, now)
             answers = screened.answers
             phone4 = form.get("phone4", "")
-            if row.verify == "phone4":
+            sms_code = form.get("sms_code", "")
+            if row.verify in ("phone4", "sms"):
                 from . import owner_checks
 
-                check = owner_checks.check_phone4(
-                    s, _ref(row), phone4, now=checked_at, limited=limited
+                check = (
+                    owner_checks.check_phone4(
+                        s, _ref(row), phone4, now=checked_at, limited=limited
+                    )
+                    if row.verify == "phone4"
+                    else owner_checks.check_sms(
+                        s, _ref(row), sms_code, now=checked_at, limited=limited
+                    )
                 )
                 if check.retry_at is not None:
                     wait = max(1, math.ceil((check.retry_at - checked_at).total_seconds()))
@@ -885,7 +893,10 @@ def _submit_locked(
                 if not check.ok:  # the wrong answer stays counted
                     return Submission(WRONG_PHONE, _page(store, conn, row, now), answers)
             if form.get("confirm") != "yes":
-                return Submission(CONFIRM, _page(store, conn, row, now), answers, phone4=phone4)
+                return Submission(
+                    CONFIRM, _page(store, conn, row, now), answers, phone4=phone4,
+                    sms_code=sms_code,
+                )
             if not _record_online(conn, row, answers, _cast(row, answers)):  # checked live
                 raise Conflict(N_("This household has already voted on this proposal."))
             return Submission(RECORDED)
