@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 
 from . import labels, logmask
 from .domain.costs import format_yuan
+from .domain.register import mask_phone
 from .domain.tally import format_area
 from .extensions import login_manager, session, settings
 from .models import User
@@ -209,6 +210,7 @@ def register_web(app: Flask) -> None:
         return {"ok": True}
 
     app.jinja_env.filters["area"] = format_area
+    app.jinja_env.filters["masked_phone"] = mask_phone
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.globals["current_lang"] = _current_lang
     app.jinja_env.globals.update(labels.TEMPLATE_GLOBALS)

@@ -1,7 +1,7 @@
 """The non-voter list for door-knocking (staff only): page, printable PDF and XLSX.
 
 Households of the frozen electorate that have not voted, grouped by building and unit,
-with room, area, owner name and phone; `?sort=area` puts the largest shares first.
+with room, area, owner name and phone (masked to its last four digits); `?sort=area` puts the largest shares first.
 """
 
 from __future__ import annotations
@@ -68,8 +68,9 @@ def test_nonvoters_grouped_by_building_and_unit(app, client, world):
     assert titles[0].endswith("277.65 m²")
     assert rooms(html) == ["101", "201", "1001", "101", "101", "101"]
     text = html_text(html)
-    for name, phone in (("张伟", "13800001234"), ("刘洋", ""), ("=1+2", "+8613700000000")):
+    for name, phone in (("张伟", "*******1234"), ("刘洋", ""), ("=1+2", "*******0000")):
         assert name in text and phone in text
+    assert "13800001234" not in text, "phones masked (issue 15)"
     assert "王芳" not in text and "孙丽" not in text, "households that voted are not listed"
     assert "6 / 8" in text and "722.65 / 862.75" in text
 
@@ -102,12 +103,12 @@ def test_nonvoters_pdf(app, client, world, tmp_path):
         "Building 1, unit 1: 3 households, 277.65 m²",
         "Building 2, unit 1: 1 household, 200.00 m²",
         "张伟",
-        "13800001234",
+        "*******1234",
         "=1+2",
         "staff use only",
     ):
         assert fragment in text, fragment
-    assert "王芳" not in text
+    assert "王芳" not in text and "13800001234" not in text
     assert text.index("Building 2, unit 1") < text.index("Building 10, unit 1")
     if shutil.which("pdftoppm"):
         (tmp_path / "n.pdf").write_bytes(response.data)
@@ -149,9 +150,9 @@ def test_nonvoters_xlsx_cells_are_text(app, client, world):
         "10-1-101",
     ]
     by_code = {r[3]: r for r in body}
-    assert by_code["1-1-101"][4:] == ["87.65", "张伟", "13800001234"]
-    assert by_code["1-1-1001"][5:] == ["'=1+2", "'+8613700000000"], "formula-looking: neutralised"
-    assert by_code["1-2-101"][5:] == ["'@SUM(A1)", "'-1"]
+    assert by_code["1-1-101"][4:] == ["87.65", "张伟", "*******1234"], "phones masked"
+    assert by_code["1-1-1001"][5:] == ["'=1+2", "*******0000"], "formula-looking: neutralised"
+    assert by_code["1-2-101"][5:] == ["'@SUM(A1)", "*******-1"]
     assert by_code["1-1-201"][6] is None or by_code["1-1-201"][6] == ""
 
 

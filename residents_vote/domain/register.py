@@ -82,6 +82,13 @@ def household_code(building: str, unit: str, room: str) -> str:
     return f"{building}-{unit}-{room}" if unit else f"{building}-{room}"
 
 
+def mask_phone(phone: str) -> str:
+    """`*******5678`: a phone as pages and lists show it, its last four digits only
+    (CONTRACT.md "Text messages"); an empty phone stays empty."""
+    digits = (phone or "").strip()
+    return "*******" + digits[-4:] if digits else ""
+
+
 def format_area(hundredths: int) -> str:
     """Render hundredths of m² with exactly two decimals (export and display)."""
     sign = "-" if hundredths < 0 else ""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..domain.register import mask_phone
 from ..models import ElectorateEntry, Household, Message, Proposal, utcnow
 from ..services import audit
 from ..services.errors import N_, Invalid, NotFound
@@ -41,8 +42,7 @@ HAND_KINDS = ("ballot-link", "reminder")  # what staff may send by hand (never c
 
 def mask(phone: str) -> str:
     """`*******5678`: the last four digits only (CONTRACT.md)."""
-    digits = (phone or "").strip()
-    return "*******" + digits[-4:] if digits else ""
+    return mask_phone(phone)
 
 
 def backoff(tries: int) -> dt.timedelta:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import settings
-from ..domain.register import code_sort_key, escape_cell
+from ..domain.register import code_sort_key, escape_cell, mask_phone
 from ..domain.tally import format_area
 from ..models import Attachment, ElectorateEntry, Household, Proposal, User, VoidedVote, Vote
 from . import audit, proposals
@@ -186,7 +186,8 @@ def nonvoters(session: Session, proposal: Proposal, sort: str = "building") -> N
     sort="building": groups and rooms in natural order (the walking order).
     sort="area": the largest shares first: groups by their missing area, rooms by area.
     Room and area come from the frozen electorate; name and phone from the register as it
-    stands now (the number to call today), blank once personal data was purged.
+    stands now, blank once personal data was purged. The phone is masked to its last four
+    digits (issue 15: only the sending itself sees a number; "Send link" texts it).
     """
     if sort not in SORTS:
         sort = "building"
@@ -210,7 +211,7 @@ def nonvoters(session: Session, proposal: Proposal, sort: str = "building") -> N
     grouped: dict[tuple[str, str], list[NonVoter]] = {}
     for code, building, unit, room, area, name, phone in rows:
         grouped.setdefault((building, unit or ""), []).append(
-            NonVoter(code, building, unit or "", room, int(area), name or "", phone or "")
+            NonVoter(code, building, unit or "", room, int(area), name or "", mask_phone(phone))
         )
     groups = [NonVoterGroup(b, u, members) for (b, u), members in grouped.items()]
     if sort == "area":
