@@ -213,7 +213,9 @@ def _decide(district: str, item_id: int) -> inbox.Item:
 @on_refusal(_back_to_item)
 def inbox_accept(district: str, item_id: int):
     item = _decide(district, item_id)
-    inbox.accept_filing(extensions.store(), item.proposal.id, by=actor())
+    inbox.accept_filing(
+        extensions.store(), item.proposal.id, by=actor(), item_id=item.submission.id
+    )
     flash(_("Filing accepted: the proposal is filed."), "ok")
     return redirect(url_for("district.overview", district=item.district.slug), code=303)
 
@@ -223,7 +225,13 @@ def inbox_accept(district: str, item_id: int):
 def inbox_return(district: str, item_id: int):
     item = _decide(district, item_id)
     reason = request.form.get("reason", "")
-    inbox.return_filing(extensions.store(), item.proposal.id, reason=reason, by=actor())
+    inbox.return_filing(
+        extensions.store(),
+        item.proposal.id,
+        reason=reason,
+        by=actor(),
+        item_id=item.submission.id,
+    )
     flash(_("Filing returned to the community with the reason."), "ok")
     return redirect(url_for("district.overview", district=item.district.slug), code=303)
 

@@ -127,9 +127,16 @@ def submit(
     return item
 
 
-def _waiting(session: Session, proposal: Proposal) -> FilingSubmission:
+def _waiting(session: Session, proposal: Proposal, item_id: int | None) -> FilingSubmission:
+    """The proposal's item waiting for a decision; with `item_id` (a page naming one
+    item), that item only: an earlier, returned item is never decided again."""
     item = latest(session, proposal)
-    if proposal.status != "submitted" or item is None or item.status != "waiting":
+    if (
+        proposal.status != "submitted"
+        or item is None
+        or item.status != "waiting"
+        or (item_id is not None and item.id != item_id)
+    ):
         raise Conflict(
             N_("No filing of this proposal is waiting in the inbox (status: %(status)s)"),
             status=proposal.status,
@@ -145,10 +152,15 @@ def _decider(proposal: Proposal, item: FilingSubmission, by: User) -> None:
 
 
 def accept(
-    session: Session, proposal: Proposal, by: User, *, now: dt.datetime | None = None
+    session: Session,
+    proposal: Proposal,
+    by: User,
+    *,
+    item_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> FilingSubmission:
     now = now or utcnow()
-    item = _waiting(session, proposal)
+    item = _waiting(session, proposal, item_id)
     _decider(proposal, item, by)
     move(proposal, Action.ACCEPT, now=now)
     proposal.filed_at = now
@@ -172,6 +184,7 @@ def give_back(
     by: User,
     reason: str,
     *,
+    item_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> FilingSubmission:
     now = now or utcnow()
@@ -180,7 +193,7 @@ def give_back(
         raise Invalid(N_("A returned filing needs a reason"))
     if len(reason) > REASON_MAX:
         raise Invalid(N_("The reason is too long"))
-    item = _waiting(session, proposal)
+    item = _waiting(session, proposal, item_id)
     _decider(proposal, item, by)
     move(proposal, Action.RETURN, now=now)
     item.status = "returned"
@@ -288,20 +301,24 @@ def submit_filing(store: Store, proposal_id: int, *, by: str) -> Decision:
         return Decision(item.id, proposal.id, proposal.status, district.slug)
 
 
-def accept_filing(store: Store, proposal_id: int, *, by: str) -> Decision:
-    """CLI `filing accept`, the inbox page: the proposal is filed."""
+def accept_filing(
+    store: Store, proposal_id: int, *, by: str, item_id: int | None = None
+) -> Decision:
+    """CLI `filing accept`, the inbox page (naming the item): the proposal is filed."""
     with store.write() as s:
         proposal = proposals.lock(s, proposal_id)
-        item = accept(s, proposal, _acting(s, by))
+        item = accept(s, proposal, _acting(s, by), item_id=item_id)
         district = s.get(District, item.district_id)
         return Decision(item.id, proposal.id, proposal.status, district.slug)
 
 
-def return_filing(store: Store, proposal_id: int, *, reason: str, by: str) -> Decision:
-    """CLI `filing return`, the inbox page: back to staff with a reason."""
+def return_filing(
+    store: Store, proposal_id: int, *, reason: str, by: str, item_id: int | None = None
+) -> Decision:
+    """CLI `filing return`, the inbox page (naming the item): back to staff with a reason."""
     with store.write() as s:
         proposal = proposals.lock(s, proposal_id)
-        item = give_back(s, proposal, _acting(s, by), reason)
+        item = give_back(s, proposal, _acting(s, by), reason, item_id=item_id)
         district = s.get(District, item.district_id)
         return Decision(item.id, proposal.id, proposal.status, district.slug)
 
