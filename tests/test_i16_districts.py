@@ -376,6 +376,7 @@ def test_city_counts_equal_the_sum_of_the_districts(app):
     login(client, CITY)
     html = client.get("/city").get_data(as_text=True)
     assert 'data-district="da"' in html and 'data-district="db"' in html
+    assert '<td class="num total">1</td>' in html  # one submitted application in all
     sheet = load_workbook(io.BytesIO(client.get("/city.xlsx").data)).active
     rows = list(sheet.iter_rows(values_only=True))
     assert {rows[2][0], rows[3][0]} == {"甲区", "乙区"}

@@ -62,7 +62,19 @@ def stage_status_label(status: str) -> str:
     return labels.status_label(status)
 
 
+def short_status_label(status: str) -> str:
+    """A stage's status in a few characters (the city's table on a phone)."""
+    short = {
+        "none": _("Not started"),
+        "counting": _("Counting"),
+        "publicity": _("Result posted"),
+        "submitted": _("Sent to district"),
+    }
+    return short.get(status) or labels.status_label(status)
+
+
 bp.add_app_template_global(stage_status_label, "stage_status_label")
+bp.add_app_template_global(short_status_label, "short_status_label")
 
 
 @bp.route("/district/")
