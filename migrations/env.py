@@ -41,6 +41,22 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _sqlite_foreign_keys(connection, *, on: bool) -> None:  # noqa: ANN001
+    """SQLite changes a table by rebuilding it (batch mode: copy, DROP, rename); with
+    foreign keys enforced, dropping a table that other rows point at fails although the
+    rename restores every reference (Alembic's batch-mode advice: turn them off). Only
+    outside a transaction does the pragma take effect: straight to the driver, before
+    SQLAlchemy begins one."""
+    value = "ON" if on else "OFF"
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys = {value}")
+
+
+def _check_foreign_keys(connection) -> None:  # noqa: ANN001
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise RuntimeError(f"foreign keys broken by the migration: {problems[:5]}")
+
+
 def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
@@ -55,9 +71,16 @@ def run_migrations_online() -> None:
     try:
         engine = make_engine(url)
         with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=False)
             _configure(conn)
             with context.begin_transaction():
                 context.run_migrations()
+                if sqlite:
+                    _check_foreign_keys(conn)  # a violation rolls the migration back
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=True)
         engine.dispose()
     finally:
         reset_write_intent(token)

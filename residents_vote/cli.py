@@ -117,8 +117,11 @@ def db_upgrade() -> None:
 @click.option("--signoff-required", type=int)
 @click.option("--office", default="", help="Where paper ballots are handed in.")
 @click.option("--contact", default="")
+@click.option("--district", default=None, help="The district (城区) it belongs to.")
 @guarded
-def community_create(slug, name, signatory, signing_members, signoff_required, office, contact):
+def community_create(
+    slug, name, signatory, signing_members, signoff_required, office, contact, district
+):
     """Create a community."""
     c = communities.add_community(
         store(),
@@ -129,6 +132,7 @@ def community_create(slug, name, signatory, signing_members, signoff_required, o
         signoff_required=signoff_required,
         office=office,
         contact=contact,
+        district=district,
     )
     click.echo(f"created community {c.slug} ({c.name})")
 
@@ -138,14 +142,17 @@ def community_create(slug, name, signatory, signing_members, signoff_required, o
 @click.option("--role", required=True)
 @click.option("--community", "slugs", multiple=True)
 @click.option("--full-name", default="")
+@click.option("--district", default=None, help="Role district: the district it follows.")
 @guarded
-def user_create(username, role, slugs, full_name):
+def user_create(username, role, slugs, full_name, district):
     """Create a user; the password is read from stdin (one line) or prompted."""
     if sys.stdin is not None and sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
         password = (sys.stdin.readline() if sys.stdin else "").rstrip("\r\n")
-    user = users.register_user(store(), username, password, role, list(slugs), full_name=full_name)
+    user = users.register_user(
+        store(), username, password, role, list(slugs), full_name=full_name, district=district
+    )
     click.echo(f"created {user.role} {user.username}")
 
 

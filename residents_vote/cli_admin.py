@@ -9,10 +9,11 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from .cli import Command, Group, guarded, store
-from .services import backup, communities, filing, privacy, proposals, signoff
+from .services import backup, communities, districts, filing, inbox, privacy, proposals, signoff
 
 privacy_cli = Group("privacy", help="Personal data (PIPL).")
 filing_cli = Group("filing", help="Sign-off state and the filing package (备案).")
+district_cli = Group("district", help="Districts (城区) and their campaign dates.")
 
 
 @click.command("backup", cls=Command)
@@ -100,8 +101,69 @@ def filing_mark(proposal_id, note):
     click.echo(f"proposal {proposal_id} is filed")
 
 
+@filing_cli.command("submit")
+@click.argument("proposal_id", type=int)
+@click.option("--by", "by", required=True, help="The staff user who submits.")
+@guarded
+def filing_submit(proposal_id, by):
+    """Send a confirmed proposal's filing package to its district's inbox."""
+    done = inbox.submit_filing(store(), proposal_id, by=by)
+    click.echo(
+        f"proposal {done.proposal_id} submitted to district {done.district} "
+        f"(inbox item {done.item_id})"
+    )
+
+
+@filing_cli.command("accept")
+@click.argument("proposal_id", type=int)
+@click.option("--by", "by", required=True, help="The district user who accepts.")
+@guarded
+def filing_accept(proposal_id, by):
+    """Accept the waiting filing: the proposal is filed."""
+    done = inbox.accept_filing(store(), proposal_id, by=by)
+    click.echo(f"proposal {done.proposal_id} is filed (inbox item {done.item_id} accepted)")
+
+
+@filing_cli.command("return")
+@click.argument("proposal_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--by", "by", required=True, help="The district user who returns it.")
+@guarded
+def filing_return(proposal_id, reason, by):
+    """Return the waiting filing to staff with a reason: the proposal is confirmed again."""
+    done = inbox.return_filing(store(), proposal_id, reason=reason, by=by)
+    click.echo(
+        f"proposal {done.proposal_id} returned (inbox item {done.item_id}); "
+        f"status {done.status}"
+    )
+
+
+@district_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True)
+@guarded
+def district_create(slug, name):
+    """Create a district."""
+    d = districts.add_district(store(), slug, name)
+    click.echo(f"created district {d.slug} ({d.name})")
+
+
+@district_cli.command("targets")
+@click.argument("slug")
+@click.option("--application", help="Applications confirmed by (YYYY-MM-DD; '' clears).")
+@click.option("--design", help="Design plans confirmed by (YYYY-MM-DD; '' clears).")
+@guarded
+def district_targets(slug, application, design):
+    """Set the campaign's target dates (a date not given stays as it is)."""
+    t = districts.change_targets(
+        store(), slug, application=application, design=design, actor="cli"
+    )
+    click.echo(f"district {slug}: applications by {t.application}, design plans by {t.design}")
+
+
 def register(app: Flask) -> None:
     """Attach the operational commands."""
+    app.cli.add_command(district_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(privacy_cli)
     app.cli.add_command(filing_cli)

@@ -16,6 +16,7 @@ from .services import (
     ballots,
     communities,
     costs,
+    districts,
     hearings,
     households,
     proposals,
@@ -30,12 +31,16 @@ if TYPE_CHECKING:
     from .services.unit import Store
 
 DEMO_SLUG = "demo"
+DEMO_DISTRICT = "demo-district"
+DEMO_DISTRICT_NAME = "城中区（演示）"
 DEMO_REGISTER = Path(__file__).parent / "data" / "demo-register.csv"
 LOGINS = (
     ("admin", "admin", "demo-admin-pass", "管理员"),
     ("staff", "staff", "demo-staff-pass", "社区工作人员 王敏"),
     ("committee1", "committee", "demo-committee-1", "业委会主任 李国强"),
     ("committee2", "committee", "demo-committee-2", "业委会委员 陈秀兰"),
+    ("district", "district", "demo-district-pass", "城中区住建局 改造办"),
+    ("city", "city", "demo-city-pass", "市老旧小区改造办"),
 )
 
 TITLE = "幸福里小区老旧小区改造方案表决"
@@ -115,6 +120,15 @@ def fresh_link(session: Session, community: Community) -> list[str]:
 
 def create_demo(session: Session) -> list[str]:
     """Create the demo data; return the lines to print."""
+    district = districts.create_district(session, DEMO_DISTRICT, DEMO_DISTRICT_NAME, actor="demo")
+    today = utcnow().astimezone(settings.of(session).zone).date()
+    districts.set_targets(
+        session,
+        district,
+        application=today + dt.timedelta(days=30),
+        design=today + dt.timedelta(days=90),
+        actor="demo",
+    )
     community = communities.create_community(
         session,
         DEMO_SLUG,
@@ -124,14 +138,25 @@ def create_demo(session: Session) -> list[str]:
         office="幸福里社区居委会（幸福路 12 号一楼），工作日 9:00–17:00",
         contact="幸福里社区居委会 0772-1234567",
         actor="demo",
+        district=DEMO_DISTRICT,
     )
     rows = households.parse_file(DEMO_REGISTER.name, DEMO_REGISTER.read_bytes())
     households.import_rows(session, community, rows, actor="demo")
-    lines = ["demo community: 幸福里小区（演示） (slug demo), 403 households"]
+    lines = [
+        f"demo district: {DEMO_DISTRICT_NAME} (slug {DEMO_DISTRICT})",
+        "demo community: 幸福里小区（演示） (slug demo), 403 households",
+    ]
     for username, role, password, full_name in LOGINS:
-        slugs = [] if role == "admin" else [DEMO_SLUG]
+        slugs = [] if role in ("admin", "district", "city") else [DEMO_SLUG]
         users.create_user(
-            session, username, password, role, slugs, full_name=full_name, actor="demo"
+            session,
+            username,
+            password,
+            role,
+            slugs,
+            full_name=full_name,
+            actor="demo",
+            district=DEMO_DISTRICT if role == "district" else None,
         )
         lines.append(f"login: {username} / {password} ({role})")
     lines += open_demo_vote(session, community)
@@ -172,6 +197,7 @@ def create_demo_hearing(session: Session) -> list[str]:
         office="和平里社区居委会（和平路 8 号），工作日 9:00–17:00",
         contact="和平里社区居委会 0772-7654321",
         actor="demo",
+        district=DEMO_DISTRICT,  # the same district as the first: its page shows both routes
     )
     rows = households.parse_file(DEMO_REGISTER.name, DEMO_REGISTER.read_bytes())
     households.import_rows(session, community, rows[:HEARING_HOUSEHOLDS], actor="demo")

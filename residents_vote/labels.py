@@ -12,6 +12,7 @@ STATUS = {
     "publicity": _l("Result posted (objection period)"),
     "final": _l("Final"),
     "confirmed": _l("Confirmed"),
+    "submitted": _l("Submitted to the district"),
     "filed": _l("Filed"),
     "cancelled": _l("Cancelled"),
 }
@@ -24,6 +25,8 @@ ROLE = {
     "admin": _l("Administrator"),
     "staff": _l("Community staff"),
     "committee": _l("Committee member"),
+    "district": _l("District renovation office"),
+    "city": _l("City renovation office"),
 }
 SIGNATORY = {
     "owner-committee": _l("Owner committee"),

@@ -54,7 +54,7 @@ def utcnow() -> dt.datetime:
 
 
 SIGNATORIES = ("owner-committee", "self-governance", "neighborhood-committee")
-ROLES = ("admin", "staff", "committee")
+ROLES = ("admin", "staff", "committee", "district", "city")
 STAGES = ("application", "design", "other")
 STATUSES = (
     "draft",
@@ -64,6 +64,7 @@ STATUSES = (
     "publicity",
     "final",
     "confirmed",
+    "submitted",
     "filed",
     "cancelled",
 )
@@ -98,6 +99,8 @@ class Community(Base):
     address: Mapped[str] = mapped_column(String(300), default="")
     office: Mapped[str] = mapped_column(String(300), default="")  # where paper ballots go
     contact: Mapped[str] = mapped_column(String(200), default="")
+    # The district (城区) whose renovation office receives the community's filings.
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"), index=True)
     personal_data_purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -145,6 +148,8 @@ class User(Base):
     # it was signed in with (get_id) and the user loader refuses any other.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Role `district`: the one district the user follows (role `city` sees every district).
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("district.id"))
 
     communities: Mapped[list[Community]] = relationship(secondary="user_community")
 
@@ -660,3 +665,42 @@ class Reminder(Base):
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date)
     queued_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+class District(Base):
+    """A district (城区) renovation office: its communities, its campaign's target dates
+    (the day by which each stage should be confirmed) and its filing inbox."""
+
+    __tablename__ = "district"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Campaign targets: the application confirmed (signed) by, the design plan confirmed by.
+    application_by: Mapped[dt.date | None] = mapped_column(Date)
+    design_by: Mapped[dt.date | None] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+SUBMISSION_STATUSES = ("waiting", "accepted", "returned")
+
+
+class FilingSubmission(Base):
+    """A confirmed proposal's filing package sent to its district's inbox: kept as sent
+    (the ZIP and its SHA-256), then accepted (the proposal is filed) or returned with a
+    reason (the proposal is confirmed again and may be submitted anew: a new row)."""
+
+    __tablename__ = "filing_submission"
+    __table_args__ = (CheckConstraint(_in("status", SUBMISSION_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposal.id"), index=True)
+    district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    filename: Mapped[str] = mapped_column(String(200))
+    package: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")

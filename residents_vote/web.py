@@ -30,7 +30,8 @@ ACCESS: dict[str, frozenset[str] | None] = {
     "staff": frozenset({"admin", "staff"}),
     "admin": frozenset({"admin"}),
     "committee": frozenset({"admin", "staff", "committee"}),
-    "account": frozenset({"admin", "staff", "committee"}),
+    "district": frozenset({"admin", "city", "district"}),
+    "account": frozenset({"admin", "staff", "committee", "district", "city"}),
 }
 PUBLIC_ENDPOINTS = frozenset({"static", "index", "health"})
 
@@ -144,7 +145,14 @@ def register_web(app: Flask) -> None:
         for key, lowered, value in SECURITY_HEADERS:
             if lowered not in present:  # a view may set its own (setdefault, in one pass)
                 h.add(key, value)
-        private = request.blueprint in ("ballot", "staff", "admin", "committee", "auth") or (
+        private = request.blueprint in (
+            "ballot",
+            "staff",
+            "admin",
+            "committee",
+            "district",
+            "auth",
+        ) or (
             request.endpoint == "public.receipt"
         )
         if private:
@@ -202,6 +210,8 @@ def register_web(app: Flask) -> None:
         if current_user.is_authenticated:
             if current_user.role == "committee":
                 return redirect(url_for("committee.home"))
+            if current_user.role in ("district", "city"):
+                return redirect(url_for("district.home"))
             return redirect(url_for("staff.home"))
         return render_template("index.html")
 

@@ -689,3 +689,105 @@ def hearing_passes(app: Flask, proposal_id: int, **delta: float) -> None:
         for name in ("hearing_at", "starts_at", "opened_at"):
             if getattr(p, name) is not None:
                 setattr(p, name, getattr(p, name) - d)
+# --- districts and the filing inbox (issue 16) ---------------------------------------------
+
+DISTRICT_A, DISTRICT_B, CITY = "district_a", "district_b", "city"
+
+
+def district(app: Flask, slug: str = "d1", name: str | None = None) -> int:
+    """A district (through the service); returns its id."""
+    from residents_vote.services import districts
+
+    with write(app) as s:
+        return districts.create_district(s, slug, name or f"{slug}区", actor="test").id
+
+
+def into_district(app: Flask, community_slug: str, district_slug: str) -> None:
+    """Move an existing community into a district (a direct write: `community create
+    --district` is the only service that sets it)."""
+    from residents_vote.models import District
+
+    with write(app) as s:
+        c = s.scalar(select(Community).where(Community.slug == community_slug))
+        c.district_id = s.scalar(select(District.id).where(District.slug == district_slug))
+
+
+def district_user(app: Flask, username: str, district_slug: str | None, role: str = "district"):
+    """A district user of the district (or a city user: role='city', district None)."""
+    from residents_vote.services import users as user_service
+
+    with write(app) as s:
+        return user_service.create_user(
+            s, username, PASSWORD, role, [], actor="test", district=district_slug
+        ).id
+
+
+def submitted(app: Flask, pid: int, by: str = "staff-hx") -> int:
+    """Submit a confirmed proposal to its district's inbox; the inbox item's id."""
+    from residents_vote.services import inbox
+
+    with app.app_context():
+        return inbox.submit_filing(app.extensions["rv_db"].store, pid, by=by).item_id
+
+
+@dataclass
+class DistrictWorld(TwoCommunities):
+    """two_communities, with A in district `da` and B in `db`, a third proposal of A
+    confirmed by committee_a and submitted to da's inbox, and users district_a (da),
+    district_b (db) and city."""
+
+    district: str = "da"
+    other_district: str = "db"
+    item_id: int = 0
+    submitted_id: int = 0
+
+
+def district_world(app: Flask) -> DistrictWorld:
+    from residents_vote.services import inbox
+
+    world = two_communities(app)
+    district(app, "da", "甲区")
+    district(app, "db", "乙区")
+    into_district(app, "a", "da")
+    into_district(app, "b", "db")
+    users = dict(world.users)
+    users[DISTRICT_A] = district_user(app, DISTRICT_A, "da")
+    users[DISTRICT_B] = district_user(app, DISTRICT_B, "db")
+    users[CITY] = district_user(app, CITY, None, role="city")
+    t0 = ago(days=15)
+    hour = dt.timedelta(hours=1)
+    with write(app) as s:
+        a = communities.get_by_slug(s, "a")
+        staff = s.get(User, world.users[STAFF_A])
+        p = proposals.create(
+            s,
+            a,
+            proposals.Draft(
+                title="屋面防水申请",
+                stage="application",
+                questions=["同意申请改造吗？"],
+                starts_at=t0,
+                closes_at=t0 + dt.timedelta(days=10),
+                objection_days=1,
+            ),
+            actor="staff_a",
+        )
+        proposals.open_vote(s, p, actor="staff_a", now=t0)
+        for code_ in ["1-1-101", "1-1-102", "1-2-201", "2-1-101", "2-1-102"]:
+            voting.record_paper(s, p, code_, {1: "agree"}, channel="paper", by=staff, now=t0 + hour)
+        results.close(s, p, actor="staff_a", now=t0 + 2 * hour)
+        results.finalize(s, p, actor="staff_a", now=p.objection_ends_at)
+        pid = p.id
+    assert do_sign(app, pid, "committee_a")
+    with write(app) as s:
+        p = proposals.lock(s, pid)
+        item = inbox.submit(s, p, s.get(User, world.users[STAFF_A]))
+        item_id = item.id
+    fields = {k: getattr(world, k) for k in TwoCommunities.__dataclass_fields__}
+    fields["users"] = users
+    return DistrictWorld(**fields, item_id=item_id, submitted_id=pid)
+
+
+FILLERS["district"] = lambda w: getattr(w, "district", "da")
+FILLERS["item_id"] = lambda w: getattr(w, "item_id", 1)
+FILLERS["member"] = lambda w: "manifest.json"

@@ -20,10 +20,14 @@ from residents_vote.web import ACCESS
 from tests.factories import (
     ADMIN,
     ANON,
+    CITY,
     COMMITTEE_A,
+    DISTRICT_A,
+    DISTRICT_B,
     STAFF_A,
     STAFF_B,
     TwoCommunities,
+    district_world,
     rules,
     two_communities,
     url_for_rule,
@@ -31,8 +35,10 @@ from tests.factories import (
 from tests.helpers import PASSWORD, csrf_token, login
 
 LOGIN = "login"  # 302 to /login?next=…
-VISITORS = (ANON, STAFF_B, COMMITTEE_A, STAFF_A, ADMIN)
-GET_ONLY = frozenset({STAFF_A, ADMIN})
+VISITORS = (ANON, STAFF_B, COMMITTEE_A, DISTRICT_B, CITY, DISTRICT_A, STAFF_A, ADMIN)
+GET_ONLY = frozenset({STAFF_A, ADMIN, DISTRICT_A})
+# District and city users (issue 16) reach no register, ballot admin or staff page.
+NO_COMMUNITY = {DISTRICT_A: 404, DISTRICT_B: 404, CITY: 404}
 
 
 # --- the expectations ----------------------------------------------------------------------
@@ -41,25 +47,49 @@ GET_ONLY = frozenset({STAFF_A, ADMIN})
 
 def staff_page(get=200) -> dict:
     """A staff page naming an object of community A (a slug, proposal, objection…)."""
-    return {ANON: LOGIN, STAFF_B: 404, COMMITTEE_A: 404, STAFF_A: get, ADMIN: get}
+    return {ANON: LOGIN, STAFF_B: 404, COMMITTEE_A: 404, STAFF_A: get, ADMIN: get, **NO_COMMUNITY}
 
 
 def staff_own(get=200) -> dict:
     """A staff page about the visitor's own communities (no object in the URL)."""
-    return {ANON: LOGIN, STAFF_B: get, COMMITTEE_A: 404, STAFF_A: get, ADMIN: get}
+    return {ANON: LOGIN, STAFF_B: get, COMMITTEE_A: 404, STAFF_A: get, ADMIN: get, **NO_COMMUNITY}
 
 
 def admin_page(get=200) -> dict:
-    return {ANON: LOGIN, STAFF_B: 404, COMMITTEE_A: 404, STAFF_A: 404, ADMIN: get}
+    return {ANON: LOGIN, STAFF_B: 404, COMMITTEE_A: 404, STAFF_A: 404, ADMIN: get, **NO_COMMUNITY}
 
 
 def committee_page(get=200) -> dict:
     """A sign-off page naming a proposal of A: its signers and staff of A may look."""
-    return {ANON: LOGIN, STAFF_B: 404, COMMITTEE_A: get, STAFF_A: get, ADMIN: get}
+    return {ANON: LOGIN, STAFF_B: 404, COMMITTEE_A: get, STAFF_A: get, ADMIN: get, **NO_COMMUNITY}
 
 
 def committee_own(get=200) -> dict:
-    return {ANON: LOGIN, STAFF_B: get, COMMITTEE_A: get, STAFF_A: get, ADMIN: get}
+    return {ANON: LOGIN, STAFF_B: get, COMMITTEE_A: get, STAFF_A: get, ADMIN: get, **NO_COMMUNITY}
+
+
+def district_page(get=200) -> dict:
+    """A page of district A (its overview, its inbox item): its own district users, the
+    city and admins; nobody else, not even the staff of its communities."""
+    return {
+        ANON: LOGIN,
+        STAFF_B: 404,
+        COMMITTEE_A: 404,
+        DISTRICT_B: 404,
+        CITY: get,
+        DISTRICT_A: get,
+        STAFF_A: 404,
+        ADMIN: get,
+    }
+
+
+def district_decision(get=200) -> dict:
+    """Accept or return a filing of district A: its own district users (and admins)."""
+    return {**district_page(get), CITY: 404}
+
+
+def city_page(get=200) -> dict:
+    return {**district_page(get), DISTRICT_A: 404}
 
 
 def open_page(status) -> dict:
@@ -135,8 +165,24 @@ ROUTES: dict[str, dict] = {
     "staff.confirmation_pdf": staff_page(get={200, 409}),  # 409 until the result is confirmed
     "staff.filing_zip": staff_page(get={200, 409}),
     "staff.mark_filed": staff_page(),
+    "staff.filing_submit": staff_page(),
+    # district and city (issue 16)
+    "district.home": {**district_page(302), DISTRICT_B: 302},  # to the user's own district
+    "district.overview": district_page(),
+    "district.overview_xlsx": district_page(),
+    "district.targets": city_page(get=405),  # city and admin set the campaign dates
+    "district.inbox_item": district_page(),
+    "district.inbox_package": district_page(),
+    "district.inbox_file": district_page(),
+    "district.inbox_accept": district_decision(get=405),
+    "district.inbox_return": district_decision(get=405),
+    "district.city": city_page(),
+    "district.city_xlsx": city_page(),
     # account: the signed-in user's own password (POST with only a CSRF token: 422)
-    "account.password": committee_own(get={200, 422}),
+    "account.password": {
+        **committee_own(get={200, 422}),
+        **dict.fromkeys((DISTRICT_A, DISTRICT_B, CITY), {200, 422}),
+    },
     # admin
     "admin.user_list": admin_page(),
     "admin.user_update": admin_page(),
@@ -199,7 +245,7 @@ def _client_for(app, visitor: str, world: TwoCommunities):
 
 @pytest.mark.parametrize("visitor", VISITORS)
 def test_route_walk(app, visitor):
-    world = two_communities(app)
+    world = district_world(app)
     client = _client_for(app, visitor, world)
     token = csrf_token(client.get("/login").get_data(as_text=True))
     failures = []

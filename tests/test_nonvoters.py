@@ -1,7 +1,8 @@
 """The non-voter list for door-knocking (staff only): page, printable PDF and XLSX.
 
 Households of the frozen electorate that have not voted, grouped by building and unit,
-with room, area, owner name and phone (masked to its last four digits); `?sort=area` puts the largest shares first.
+with room, area, owner name and phone (masked to its last four digits); `?sort=area` puts
+the largest shares first.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ def register_blueprints(app: Flask) -> None:
         auth,
         ballot,
         committee,
+        district,
         public,
         staff,
         staff_audit,
@@ -29,6 +30,6 @@ def register_blueprints(app: Flask) -> None:
     del staff_audit, staff_hearings, staff_messages, staff_proposals, staff_results
     del staff_scans, staff_share, staff_votes
 
-    for module in (auth, account, staff, admin, committee, ballot, public):
+    for module in (auth, account, staff, admin, committee, district, ballot, public):
         app.register_blueprint(module.bp)
     check_blueprints(app)

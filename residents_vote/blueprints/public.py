@@ -21,7 +21,7 @@ from .common import close_if_due, file_response
 bp = Blueprint("public", __name__, url_prefix="/r")
 bp.add_app_template_global(labels.objection_status, "objection_status")
 
-FINAL = ("final", "confirmed", "filed")
+FINAL = ("final", "confirmed", "submitted", "filed")
 
 
 class ObjectionForm(FlaskForm):

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from .. import extensions
-from ..services import audit, filing
+from ..services import audit, filing, inbox
 from ..services import audit_log as audit_text
 from ..services.errors import ServiceError
 from ..web import local_time
@@ -113,4 +113,22 @@ def mark_filed(proposal_id: int):
     note = request.form.get("note", "")
     filing.file_proposal(extensions.store(), p.id, actor=actor(), note=note)
     flash(_("Marked as filed."), "ok")
+    return redirect(url_for("staff.proposal", proposal_id=p.id), code=303)
+
+
+@bp.app_template_global()
+def district_filing(proposal) -> inbox.FilingState:
+    """The district filing of a proposal, for its staff page (a returned filing's reason)."""
+    return inbox.state(extensions.session(), proposal)
+
+
+@bp.route("/proposals/<int:proposal_id>/submit", methods=["POST"])
+@on_refusal(_proposal_page)
+def filing_submit(proposal_id: int):
+    """Send the confirmed proposal's filing package to its district's inbox."""
+    p = proposal_or_404(proposal_id)
+    if not FiledForm().validate_on_submit():
+        abort(400)
+    done = inbox.submit_filing(extensions.store(), p.id, by=actor())
+    flash(_("Submitted to the district's inbox (%(district)s).", district=done.district), "ok")
     return redirect(url_for("staff.proposal", proposal_id=p.id), code=303)

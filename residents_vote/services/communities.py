@@ -31,6 +31,7 @@ def create_community(
     office: str = "",
     contact: str = "",
     actor: str = "cli",
+    district: str | None = None,
 ) -> Community:
     problems = []
     if not SLUG.match(slug):
@@ -53,6 +54,11 @@ def create_community(
         raise Invalid(problems[0])
     if session.scalar(select(Community.id).where(Community.slug == slug)) is not None:
         raise Conflict(N_("Community %(slug)s already exists"), slug=slug)
+    district_id = None
+    if district:
+        from .districts import get_by_slug as district_by_slug
+
+        district_id = district_by_slug(session, district).id
     community = Community(
         slug=slug,
         name=name.strip(),
@@ -62,16 +68,24 @@ def create_community(
         address=address,
         office=office,
         contact=contact,
+        district_id=district_id,
     )
     session.add(community)
     session.flush()
+    data: dict[str, object] = {
+        "signatory": signatory,
+        "members": signing_members,
+        "required": signoff_required,
+    }
+    if district:
+        data["district"] = district
     audit.record(
         session,
         "community.create",
         actor=actor,
         community_id=community.id,
         subject=slug,
-        data={"signatory": signatory, "members": signing_members, "required": signoff_required},
+        data=data,
     )
     return community
 
@@ -113,6 +127,7 @@ def add_community(
     office: str = "",
     contact: str = "",
     actor: str = "cli",
+    district: str | None = None,
 ) -> NewCommunity:
     """A new community (CLI `community create`, admin page)."""
     with store.write() as s:
@@ -126,5 +141,6 @@ def add_community(
             office=office,
             contact=contact,
             actor=actor,
+            district=district,
         )
         return NewCommunity(community.id, community.slug, community.name)

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from .unit import Store
 
 DOCUMENT_LOCALE = "zh_CN"
-FILEABLE = ("confirmed", "filed")
+FILEABLE = ("confirmed", "submitted", "filed")
 EXTENSIONS = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MANIFEST = "manifest.json"
@@ -596,6 +596,10 @@ def mark_filed(
     if proposal.status == "filed":
         raise Conflict(N_("This proposal is already marked as filed"))
     _require_fileable(proposal)
+    if proposal.community.district_id is not None:
+        raise Conflict(
+            N_("This community's filings go to its district's inbox: submit it for filing")
+        )
     note = (note or "").strip()[:500]
     move(proposal, Action.FILE, now=now, passed=True)  # _require_fileable: it passed
     proposal.filed_at = now or utcnow()

@@ -48,7 +48,9 @@ STAGE_NAMES = {
 }
 # The status from which each notice exists (CONTRACT.md: notice from opening, ...).
 STAGE_STATUS = {"notice": "voting", "results": "publicity", "final": "final"}
-_ORDER = ("voting", "counting", "hearing", "publicity", "final", "confirmed", "filed")
+_ORDER = (
+    "voting", "counting", "hearing", "publicity", "final", "confirmed", "submitted", "filed"
+)
 
 LEGAL_BASIS = {
     "seed": _l(

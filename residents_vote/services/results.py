@@ -79,7 +79,7 @@ def missing_schedule_years(proposal: Proposal, now: dt.datetime | None = None) -
     moves to (staff are warned: only weekends and the configured HOLIDAYS/WORKDAYS count as
     rest days there). Before publication, the period is estimated as if the result were
     published now, or at the announced close if that is later."""
-    if proposal.status in ("final", "confirmed", "filed", "cancelled"):
+    if proposal.status in ("final", "confirmed", "submitted", "filed", "cancelled"):
         return []
     zone = _zone(proposal)
     if proposal.objection_ends_at is not None:  # published: the year of its last day

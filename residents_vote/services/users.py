@@ -42,6 +42,7 @@ def create_user(
     *,
     full_name: str = "",
     actor: str = "cli",
+    district: str | None = None,
 ) -> User:
     username = username.strip()
     if not username or len(username) > 64:
@@ -52,12 +53,14 @@ def create_user(
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(N_("User %(username)s already exists"), username=username)
     communities = [_community(session, slug) for slug in community_slugs]
+    district_id = _district_of(session, role, district, community_slugs)
     user = User(
         username=username,
         full_name=full_name.strip() or username,
         password_hash=hash_password(password),
         role=role,
         active=True,
+        district_id=district_id,
     )
     user.communities = communities
     session.add(user)
@@ -69,9 +72,27 @@ def create_user(
             actor=actor,
             community_id=community.id if community else None,
             subject=username,
-            data={"role": role},
+            data={"role": role, "district": district} if district else {"role": role},
         )
     return user
+
+
+def _district_of(
+    session: Session, role: str, district: str | None, community_slugs: list[str]
+) -> int | None:
+    """Role `district` follows exactly one district; role `city` every district; no other
+    role has one. District and city users are not assigned to communities."""
+    from .districts import get_by_slug as district_by_slug
+
+    if role in ("district", "city") and community_slugs:
+        raise Invalid(N_("A %(role)s user is not assigned to communities"), role=role)
+    if role == "district":
+        if not district:
+            raise Invalid(N_("A district user needs --district"))
+        return district_by_slug(session, district).id
+    if district:
+        raise Invalid(N_("Only a district user belongs to a district"))
+    return None
 
 
 def _community(session: Session, slug: str) -> Community:
@@ -288,11 +309,19 @@ def register_user(
     *,
     full_name: str = "",
     actor: str = "cli",
+    district: str | None = None,
 ) -> NewUser:
     """A new account (CLI `user create`, admin page)."""
     with store.write() as s:
         user = create_user(
-            s, username, password, role, community_slugs, full_name=full_name, actor=actor
+            s,
+            username,
+            password,
+            role,
+            community_slugs,
+            full_name=full_name,
+            actor=actor,
+            district=district,
         )
         return NewUser(user.id, user.username, user.role)
 

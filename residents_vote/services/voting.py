@@ -87,7 +87,7 @@ def require_window(proposal: Proposal, now: dt.datetime | None = None) -> None:
         return
     if phase == "scheduled":
         raise Forbidden(N_("Voting has not started yet."))
-    if phase in ("counting", "publicity", "final", "confirmed", "filed"):
+    if phase in ("counting", "publicity", "final", "confirmed", "submitted", "filed"):
         raise Forbidden(N_("Voting has closed."))
     if phase == "cancelled":
         raise Forbidden(N_("This vote was cancelled."))
