@@ -21,6 +21,7 @@ def _notice_pdf_class() -> type:
 
     class NoticePDF(FPDF):
         footer_text = ""
+        numbered = True
 
         def footer(self) -> None:
             self.set_y(-12)
@@ -30,7 +31,8 @@ def _notice_pdf_class() -> type:
             if left:
                 self.cell(0, 5, left, align="L")
                 self.set_x(self.l_margin)
-            self.cell(0, 5, f"第 {self.page_no()} 页 / 共 {{nb}} 页", align="R")
+            if self.numbered:
+                self.cell(0, 5, f"第 {self.page_no()} 页 / 共 {{nb}} 页", align="R")
             self.set_text_color(0)
 
     return NoticePDF
@@ -43,9 +45,12 @@ class Notice:
     with `wrap_text` so Chinese breaks between characters and punctuation stays put.
     """
 
-    def __init__(self, title: str = "", *, footer: str = "", font_size: float = 10.5) -> None:
+    def __init__(
+        self, title: str = "", *, footer: str = "", font_size: float = 10.5, numbered: bool = True
+    ) -> None:
         pdf = _notice_pdf_class()(unit="mm", format="A4")
         pdf.footer_text = footer
+        pdf.numbered = numbered  # False: no "page N of M" (cards handed out one by one)
         new_pdf(pdf)
         pdf.set_margins(18, 16, 18)
         pdf.set_auto_page_break(True, margin=18)
@@ -115,6 +120,11 @@ class Notice:
             if i:
                 pdf.set_x(pdf.l_margin + key_width)
             pdf.cell(0, lh, line, **self._next_line())
+        return self
+
+    def new_page(self) -> Notice:
+        """Start the next block on a new page (one card per page)."""
+        self.pdf.add_page()
         return self
 
     def spacer(self, mm: float = 4) -> Notice:
