@@ -21,6 +21,7 @@ NAMES = {
     "final": _l("Final notice of the hearing"),
 }
 KEY_WIDTH = notices.KEY_WIDTH
+CARD_QR_MASK = 4  # a fixed mask, as on the ballots: one card per household, encoded fast
 
 
 def outcome_text(outcome: str | None) -> str:
@@ -280,5 +281,6 @@ def invitation_cards(session: Session, proposal: Proposal, cards: list[tuple]) -
                 url=url,
             ),
             size=48,
+            mask=CARD_QR_MASK,
         )
     return doc
