@@ -99,9 +99,7 @@ def test_the_cards_pdf_has_every_household_and_its_qr_code(app, runner, tmp_path
 
     if shutil.which("zbarimg") is None or shutil.which("pdftoppm") is None:
         pytest.skip("needs poppler-utils and zbar-tools")
-    subprocess.run(
-        ["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "page")], check=True
-    )
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(pdf), str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page-*.png"))
     assert len(pages) == len(CODES)  # one page per household
     decoded = []
