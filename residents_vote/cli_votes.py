@@ -192,7 +192,8 @@ def _issue_files(proposal_id, pdf_path, links_path, *, mode, codes=None) -> None
     for temp, target in staged:
         temp.replace(target)
     click.echo(
-        f"issued {printed.count} ballots: {pdf_path}" + (f", {links_path}" if links_path else "")
+        f"issued {printed.count} {printed.kind}: {pdf_path}"
+        + (f", {links_path}" if links_path else "")
     )
 
 

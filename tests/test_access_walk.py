@@ -110,6 +110,8 @@ ROUTES: dict[str, dict] = {
     "ballot.submit": open_page(422),  # no answers: nothing recorded
     "ballot.send_code": open_page(422),  # the open proposal does not use codes by message
     "ballot.objection": open_page(403),  # voting still open: no objection period yet
+    # the seeded token is a vote's ballot, not a hearing's card: nothing to record, for anyone
+    "ballot.attend": open_page(404),
     # public pages of the closed proposal (objection period running)
     "public.show": open_page(200),
     "public.show_json": open_page(200),

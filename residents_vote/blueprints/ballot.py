@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -20,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 from flask_wtf.csrf import generate_csrf
@@ -28,11 +30,11 @@ from markupsafe import escape
 
 from .. import extensions
 from ..messages import codes
-from ..services import proposals, scans, voting
+from ..services import hearing_cards, proposals, scans, voting
 from ..services.errors import N_
 from ..web import template_catalog
 from . import public
-from .common import close_if_due
+from .common import close_if_due, on_refusal
 
 bp = Blueprint("ballot", __name__)
 
@@ -71,6 +73,8 @@ def show(token: str):
     page = _counting_failures(
         lambda: voting.ballot_page(extensions.store(), token)
     )
+    if page.proposal.route == "hearing":
+        return _hearing_card(token)
     ctx = page.context()
     ctx["staff_entry"] = _staff_entry(token)
     ctx["sms"] = _sms_state(page, token)
@@ -150,6 +154,45 @@ def _open_ballot(token: str, page: voting.BallotPage, ctx: dict):
 
 
 
+def _signed_in() -> str | None:
+    return current_user.username if current_user.is_authenticated else None
+
+
+def _hearing_card(token: str):
+    """A hearing's invitation card: the household's hearing notice; staff of the
+    community also see the banner that records the household present. Never through
+    the open ballot's page cache above."""
+    card = hearing_cards.card_page(extensions.store(), token, _signed_in())
+    return render_template(
+        "ballot/hearing.html", token=token, card=card, community={"name": card.community}
+    )
+
+
+@bp.route("/b/<token>/attend", methods=["POST"])
+def attend(token: str):
+    """Staff (signed in, of the card's community) record the card's household present at
+    the hearing; 404 for anyone else, as if there were nothing here."""
+    if not hearing_cards.may_record(extensions.store(), token, _signed_in()):
+        abort(404)
+    return _record_attendance(token)
+
+
+@on_refusal(lambda token: url_for("ballot.show", token=token))
+def _record_attendance(token: str):
+    done = hearing_cards.attend_by_card(
+        extensions.store(),
+        token,
+        proxy_name=request.form.get("proxy_name", ""),
+        username=current_user.username,
+        now=extensions.now(),
+    )
+    if done.outcome == hearing_cards.RECORDED:
+        flash(_("Household %(code)s is recorded as present.", code=done.household), "ok")
+    else:
+        flash(_("Household %(code)s was already recorded as present.", code=done.household), "ok")
+    return redirect(url_for("ballot.show", token=token), code=303)
+
+
 def _sms_state(page: voting.BallotPage, token: str) -> codes.SmsState | None:
     """`--verify sms` only: whether the household has a phone (else: vote on paper)."""
     if page.proposal.verify != "sms" or page.vote is not None or page.phase != "open":
@@ -199,6 +242,8 @@ def submit(token: str):
     outcome = done.outcome
     if outcome == voting.RECORDED:
         return redirect(url_for("ballot.show", token=token), code=303)
+    if done.page is not None and done.page.proposal.route == "hearing":
+        abort(403)  # a hearing's card carries no vote
 
     def page(template: str, status: int = 200, **extra):
         return render_template(template, token=token, **extra, **done.page.context()), status

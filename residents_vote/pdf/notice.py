@@ -21,6 +21,7 @@ def _notice_pdf_class() -> type:
 
     class NoticePDF(FPDF):
         footer_text = ""
+        numbered = True
 
         def footer(self) -> None:
             self.set_y(-12)
@@ -30,7 +31,8 @@ def _notice_pdf_class() -> type:
             if left:
                 self.cell(0, 5, left, align="L")
                 self.set_x(self.l_margin)
-            self.cell(0, 5, f"第 {self.page_no()} 页 / 共 {{nb}} 页", align="R")
+            if self.numbered:
+                self.cell(0, 5, f"第 {self.page_no()} 页 / 共 {{nb}} 页", align="R")
             self.set_text_color(0)
 
     return NoticePDF
@@ -43,9 +45,12 @@ class Notice:
     with `wrap_text` so Chinese breaks between characters and punctuation stays put.
     """
 
-    def __init__(self, title: str = "", *, footer: str = "", font_size: float = 10.5) -> None:
+    def __init__(
+        self, title: str = "", *, footer: str = "", font_size: float = 10.5, numbered: bool = True
+    ) -> None:
         pdf = _notice_pdf_class()(unit="mm", format="A4")
         pdf.footer_text = footer
+        pdf.numbered = numbered  # False: no "page N of M" (cards handed out one by one)
         new_pdf(pdf)
         pdf.set_margins(18, 16, 18)
         pdf.set_auto_page_break(True, margin=18)
@@ -117,6 +122,11 @@ class Notice:
             pdf.cell(0, lh, line, **self._next_line())
         return self
 
+    def new_page(self) -> Notice:
+        """Start the next block on a new page (one card per page)."""
+        self.pdf.add_page()
+        return self
+
     def spacer(self, mm: float = 4) -> Notice:
         self.pdf.ln(mm)
         return self
@@ -164,14 +174,17 @@ class Notice:
         pdf.set_font(FAMILY, "", self.font_size)
         return self
 
-    def qr(self, data: str, caption: str = "", *, size: float = 40) -> Notice:
-        """A centered vector QR code with an optional caption below it."""
+    def qr(
+        self, data: str, caption: str = "", *, size: float = 40, mask: int | None = None
+    ) -> Notice:
+        """A centered vector QR code with an optional caption below it (`mask`: a fixed QR
+        mask, faster to encode for many codes, see qr.qr_runs)."""
         pdf = self.pdf
         lh = self._line_h(9)
         if pdf.will_page_break(size + (lh * 2 if caption else 0)):
             pdf.add_page()
         x = (pdf.w - size) / 2
-        draw_qr(pdf, data, x, pdf.get_y(), size)
+        draw_qr(pdf, data, x, pdf.get_y(), size, mask=mask)
         pdf.set_y(pdf.get_y() + size)
         if caption:
             pdf.set_font(FAMILY, "", 9)

@@ -67,7 +67,11 @@ class Issued:
         return f"{base_url}/b/{self.token}"
 
 
-def _require_open(proposal: Proposal) -> None:
+def _require_open(proposal: Proposal, *, hearing_cards: bool = False) -> None:
+    """Ballots while a vote is open; with `hearing_cards`, also the invitation cards of a
+    pending hearing (same table and tokens: the card's QR code is the household's link)."""
+    if hearing_cards and proposal.route == "hearing" and proposal.status == "hearing":
+        return
     if proposal.status != "voting":
         raise Conflict(
             N_("Ballots can only be issued while a vote is open (status: %(status)s)"),
@@ -119,8 +123,9 @@ def _issue_for(
 
 
 def issue(session: Session, proposal: Proposal, *, actor: str) -> list[Issued]:
-    """A ballot for every household of the electorate that has none live and has not voted."""
-    _require_open(proposal)
+    """A ballot for every household of the electorate that has none live and has not voted
+    (for a pending hearing: its invitation card)."""
+    _require_open(proposal, hearing_cards=True)
     has_ballot = select(Ballot.household_id).where(
         Ballot.proposal_id == proposal.id, Ballot.status != "revoked"
     )
@@ -173,8 +178,9 @@ def reissue(
     *,
     actor: str,
 ) -> list[Issued]:
-    """Revoke the live ballots of the given households (None: every non-voter) and reissue."""
-    _require_open(proposal)
+    """Revoke the live ballots of the given households (None: every non-voter) and reissue
+    (a pending hearing's invitation cards too)."""
+    _require_open(proposal, hearing_cards=True)
     voted_ids = set(
         session.scalars(select(Vote.household_id).where(Vote.proposal_id == proposal.id))
     )

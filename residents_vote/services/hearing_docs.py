@@ -21,6 +21,7 @@ NAMES = {
     "final": _l("Final notice of the hearing"),
 }
 KEY_WIDTH = notices.KEY_WIDTH
+CARD_QR_MASK = 4  # a fixed mask, as on the ballots: one card per household, encoded fast
 
 
 def outcome_text(outcome: str | None) -> str:
@@ -237,3 +238,49 @@ def final_notice(session: Session, proposal: Proposal) -> Notice:
 
 
 BUILDERS = {"notice": hearing_notice, "results": results_notice, "final": final_notice}
+
+
+def card_instructions() -> str:
+    return _(
+        "Bring this card to the hearing: staff scan its code to record your household as "
+        "present. A proxy brings this card and the owner's written authorisation."
+    )
+
+
+def invitation_cards(session: Session, proposal: Proposal, cards: list[tuple]) -> Notice:
+    """One A4 page per household of the electorate (`ballots issue` on a pending hearing):
+    the hearing's time, place, agenda and organiser, the household's code and area, what to
+    bring, and the QR code of the card's link /b/<token> (the household's notice; staff
+    record attendance from it). `cards`: (household code, area text, serial, url)."""
+    community = proposal.community
+    title = _("Hearing invitation card")
+    doc = Notice(title, footer=f"{community.name} · {proposal.title}", numbered=False)
+    contact = community.contact
+    for number, (code, area, serial, url) in enumerate(cards):
+        if number:
+            doc.new_page()
+        doc.heading(f"{community.name} {title}")
+        doc.paragraph(_("Serial no. %(serial)s", serial=serial), size=8.5)
+        doc.heading(_("Household %(code)s · %(area)s m²", code=code, area=area))
+        doc.kv(_("Matter"), notices.matter(proposal), key_width=KEY_WIDTH)
+        doc.kv(_("Hearing time"), hearings.hearing_time_text(proposal), key_width=KEY_WIDTH)
+        doc.kv(_("Place"), proposal.place, key_width=KEY_WIDTH)
+        doc.kv(_("Organiser"), organiser(proposal), key_width=KEY_WIDTH)
+        if contact:
+            doc.kv(_("Contact"), contact, key_width=KEY_WIDTH)
+        doc.heading(_("Agenda"), level=2)
+        doc.paragraph(proposal.agenda or proposal.title)
+        doc.spacer(2)
+        doc.paragraph(card_instructions(), bold=True)
+        doc.spacer(3)
+        doc.qr(
+            url,
+            _(
+                "Scan for your household's hearing notice; at the hearing staff scan it to "
+                "record your attendance. Or type: %(url)s",
+                url=url,
+            ),
+            size=48,
+            mask=CARD_QR_MASK,
+        )
+    return doc

@@ -93,6 +93,20 @@ def ballot_geometry(
         return pdf.ballot_geometry(common, pages)
 
 
+def hearing_cards_pdf(session: Session, proposal: Proposal, issued: list[ballots.Issued]) -> bytes:
+    """A pending hearing's invitation cards (services/hearing_docs.invitation_cards), one
+    A4 page per household, printed in Chinese like the ballots."""
+    from . import hearing_docs
+
+    base = settings.of(session).base_url
+    cards = [
+        (entry.code, format_area(entry.area), item.serial, item.url(base))
+        for item, entry, _household in ballots.print_rows(session, proposal, issued)
+    ]
+    with force_locale(BALLOT_LOCALE):
+        return hearing_docs.invitation_cards(session, proposal, cards).output()
+
+
 def links_csv(issued: list[ballots.Issued], holder: object = None) -> bytes:
     base = settings.of(holder).base_url
     out = io.StringIO()
@@ -114,6 +128,7 @@ class Printed:
     count: int
     pdf: bytes
     links: bytes | None
+    kind: str = "ballots"  # or "hearing cards" (a pending hearing's invitation cards)
 
 
 ISSUE_MODES = ("new", "unvoted", "households")
@@ -149,11 +164,17 @@ def issue_ballots(
             issued = ballots.reissue(s, proposal, wanted, actor=actor)
         if not issued:
             return None
+        if proposal.route == "hearing":
+            document, kind = hearing_cards_pdf(s, proposal, issued), "hearing cards"
+        else:
+            document = ballots_pdf(s, proposal, issued, shares=share_texts(s, proposal))
+            kind = "ballots"
         printed = Printed(
             proposal_id=proposal.id,
             count=len(issued),
-            pdf=ballots_pdf(s, proposal, issued, shares=share_texts(s, proposal)),
+            pdf=document,
             links=links_csv(issued, s) if links else None,
+            kind=kind,
         )
         if before_commit is not None:
             before_commit(printed)

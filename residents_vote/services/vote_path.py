@@ -67,6 +67,7 @@ class BallotRow:
     closed_at: dt.datetime | None
     objection_ends_at: dt.datetime | None
     cancel_reason: str
+    route: str  # vote | hearing (a hearing's invitation card shares the ballot's table)
     questions: int  # how many
     # community
     community_name: str
@@ -109,6 +110,7 @@ BALLOT_ROW = Prepared(
         _p.closed_at,
         _p.objection_ends_at,
         _p.cancel_reason,
+        _p.route,
         select(func.count())
         .where(_q.proposal_id == _p.id)
         .scalar_subquery()

@@ -570,6 +570,7 @@ class ProposalView:
     objection_ends_at: dt.datetime | None
     cancel_reason: str
     questions: tuple[QuestionView, ...]
+    route: str = "vote"  # a hearing's invitation card: blueprints show hearing_cards' page
 
 
 @dataclass(frozen=True)
@@ -718,6 +719,7 @@ def _page(
         closed_at=row.closed_at,
         objection_ends_at=row.objection_ends_at,
         cancel_reason=row.cancel_reason,
+        route=row.route,
         questions=tuple(
             QuestionView(n, t) for n, t in vote_path.questions(conn, row.proposal_id, store.frozen)
         ),
