@@ -80,24 +80,6 @@ def _require_open(proposal: Proposal, now: dt.datetime) -> None:
         )
 
 
-def _entries(
-    session: Session, proposal: Proposal, codes: list[str] | None
-) -> list[ElectorateEntry]:
-    query = select(ElectorateEntry).where(ElectorateEntry.proposal_id == proposal.id)
-    if codes is None:
-        return list(session.scalars(query.order_by(ElectorateEntry.id)))
-    wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
-    entries = list(session.scalars(query.where(ElectorateEntry.code.in_(wanted))))
-    found = {e.code for e in entries}
-    missing = [c for c in wanted if c not in found]
-    if missing:
-        raise Invalid(
-            N_("Not in the electorate of this proposal: %(codes)s"), codes=", ".join(missing)
-        )
-    order = {c: i for i, c in enumerate(wanted)}
-    return sorted(entries, key=lambda e: order[e.code])
-
-
 def _queue_links(
     session: Session,
     proposal: Proposal,
@@ -233,7 +215,8 @@ def _due_reminders(
             continue
         row.queued_at = now
         voted = set(session.scalars(_voted(proposal.id)))
-        entries = [e for e in _entries(session, proposal, None) if e.household_id not in voted]
+        electorate = ballots.electorate_entries(session, proposal, None)
+        entries = [e for e in electorate if e.household_id not in voted]
         reports.append(
             _queue_links(session, proposal, entries, kind="reminder", force=True,
                          actor="system", now=now)
@@ -267,7 +250,7 @@ def send_links(
     with store.write() as s:
         proposal = proposals.lock(s, proposal_id)
         _require_open(proposal, now)
-        entries = _entries(s, proposal, codes)
+        entries = ballots.electorate_entries(s, proposal, codes)
         if unvoted:
             voted = set(s.scalars(_voted(proposal.id)))
             entries = [e for e in entries if e.household_id not in voted]

@@ -122,26 +122,30 @@ def _issue_for(
     return issued
 
 
-def issue(session: Session, proposal: Proposal, *, actor: str) -> list[Issued]:
-    """A ballot for every household of the electorate that has none live and has not voted
-    (for a pending hearing: its invitation card)."""
-    _require_open(proposal, hearing_cards=True)
+def _without_ballot(
+    session: Session, proposal: Proposal, household_ids: list[int] | None = None
+) -> list[ElectorateEntry]:
+    """The electorate entries (of these households; None: all) that have no live ballot
+    and have not voted, in electorate order."""
     has_ballot = select(Ballot.household_id).where(
         Ballot.proposal_id == proposal.id, Ballot.status != "revoked"
     )
     voted = select(Vote.household_id).where(Vote.proposal_id == proposal.id)
-    entries = list(
-        session.scalars(
-            select(ElectorateEntry)
-            .where(
-                ElectorateEntry.proposal_id == proposal.id,
-                ElectorateEntry.household_id.not_in(has_ballot),
-                ElectorateEntry.household_id.not_in(voted),
-            )
-            .order_by(ElectorateEntry.id)
-        )
+    query = select(ElectorateEntry).where(
+        ElectorateEntry.proposal_id == proposal.id,
+        ElectorateEntry.household_id.not_in(has_ballot),
+        ElectorateEntry.household_id.not_in(voted),
     )
-    return _issue_for(session, proposal, entries, actor)
+    if household_ids is not None:
+        query = query.where(ElectorateEntry.household_id.in_(household_ids))
+    return list(session.scalars(query.order_by(ElectorateEntry.id)))
+
+
+def issue(session: Session, proposal: Proposal, *, actor: str) -> list[Issued]:
+    """A ballot for every household of the electorate that has none live and has not voted
+    (for a pending hearing: its invitation card)."""
+    _require_open(proposal, hearing_cards=True)
+    return _issue_for(session, proposal, _without_ballot(session, proposal), actor)
 
 
 def issue_to(
@@ -152,23 +156,27 @@ def issue_to(
     _require_open(proposal)
     if not household_ids:
         return []
-    has_ballot = select(Ballot.household_id).where(
-        Ballot.proposal_id == proposal.id, Ballot.status != "revoked"
-    )
-    voted = select(Vote.household_id).where(Vote.proposal_id == proposal.id)
-    entries = list(
-        session.scalars(
-            select(ElectorateEntry)
-            .where(
-                ElectorateEntry.proposal_id == proposal.id,
-                ElectorateEntry.household_id.in_(household_ids),
-                ElectorateEntry.household_id.not_in(has_ballot),
-                ElectorateEntry.household_id.not_in(voted),
-            )
-            .order_by(ElectorateEntry.id)
+    return _issue_for(session, proposal, _without_ballot(session, proposal, household_ids), actor)
+
+
+def electorate_entries(
+    session: Session, proposal: Proposal, codes: list[str] | None
+) -> list[ElectorateEntry]:
+    """The electorate entries of these household codes, in the order given (None: the
+    whole electorate, in its order); a code not in the electorate: Invalid, naming it."""
+    query = select(ElectorateEntry).where(ElectorateEntry.proposal_id == proposal.id)
+    if codes is None:
+        return list(session.scalars(query.order_by(ElectorateEntry.id)))
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+    entries = list(session.scalars(query.where(ElectorateEntry.code.in_(wanted))))
+    found = {e.code for e in entries}
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise Invalid(
+            N_("Not in the electorate of this proposal: %(codes)s"), codes=", ".join(missing)
         )
-    )
-    return _issue_for(session, proposal, entries, actor)
+    order = {c: i for i, c in enumerate(wanted)}
+    return sorted(entries, key=lambda e: order[e.code])
 
 
 def reissue(
@@ -184,23 +192,15 @@ def reissue(
     voted_ids = set(
         session.scalars(select(Vote.household_id).where(Vote.proposal_id == proposal.id))
     )
-    query = select(ElectorateEntry).where(ElectorateEntry.proposal_id == proposal.id)
     if codes is not None:
-        wanted = list(dict.fromkeys(c.strip() for c in codes))
-        entries = list(session.scalars(query.where(ElectorateEntry.code.in_(wanted))))
-        found = {e.code for e in entries}
-        missing = [c for c in wanted if c not in found]
-        if missing:
-            raise Invalid(
-                N_("Not in the electorate of this proposal: %(codes)s"), codes=", ".join(missing)
-            )
+        entries = electorate_entries(session, proposal, codes)
         already = [e.code for e in entries if e.household_id in voted_ids]
         if already:
             raise Conflict(N_("Already voted: %(codes)s"), codes=", ".join(already))
     else:
         entries = [
             e
-            for e in session.scalars(query.order_by(ElectorateEntry.id))
+            for e in electorate_entries(session, proposal, None)
             if e.household_id not in voted_ids
         ]
     household_ids = [e.household_id for e in entries]

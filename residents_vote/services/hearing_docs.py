@@ -158,22 +158,7 @@ def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
         size=9,
     )
     doc.heading(_("Households present (room and area; no names)"), level=2)
-    units = [(u["code"], u["area"]) for u in view["units"]]
-    if not units:
-        doc.paragraph(_("None."))
-        return
-    per_row = 3
-    rows = []
-    for i in range(0, len(units), per_row):
-        chunk = units[i : i + per_row]
-        chunk += [("", "")] * (per_row - len(chunk))
-        rows.append([cell for unit in chunk for cell in unit])
-    doc.table(
-        [_("Household"), _("Area (m²)")] * per_row,
-        rows,
-        col_widths=[30, 25] * per_row,
-        align=["L", "R"] * per_row,
-    )
+    notices.units_table(doc, view["units"])
 
 
 def how_to_object(proposal: Proposal) -> str:

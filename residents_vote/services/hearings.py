@@ -64,25 +64,10 @@ def short_notice(proposal: Proposal, now: dt.datetime | None = None) -> bool:
 def attendance_rows(session: Session, proposal: Proposal) -> list[tuple[str, str, str]]:
     """(household code, area, proxy name) of each household present, in register order.
     Staff pages only: the proxy name is never published."""
-    rows = session.execute(
-        select(
-            ElectorateEntry.code,
-            ElectorateEntry.area,
-            HearingAttendance.proxy_name,
-            ElectorateEntry.building,
-            ElectorateEntry.unit,
-            ElectorateEntry.room,
-        )
-        .join(
-            HearingAttendance,
-            (HearingAttendance.proposal_id == ElectorateEntry.proposal_id)
-            & (HearingAttendance.household_id == ElectorateEntry.household_id),
-        )
-        .where(ElectorateEntry.proposal_id == proposal.id)
-    )
-    from ..domain.register import part_key
+    from .tally import entries_with, in_register_order
 
-    ordered = sorted(rows, key=lambda r: (part_key(r.building), part_key(r.unit), part_key(r.room)))
+    rows = entries_with(session, proposal, HearingAttendance, HearingAttendance.proxy_name)
+    ordered = in_register_order(rows)
     return [(r.code, rules.format_area(r.area), r.proxy_name) for r in ordered]
 
 

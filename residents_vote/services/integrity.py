@@ -137,30 +137,8 @@ def _voters(session: Session, proposal_ids: list[int]) -> dict[int, list[_Voter]
     if not proposal_ids:
         return out
     by_vote: dict[int, _Voter] = {}
-    rows = session.execute(
-        select(
-            Vote.id,
-            Vote.proposal_id,
-            ElectorateEntry.code,
-            ElectorateEntry.owner_key,
-            ElectorateEntry.area,
-            ElectorateEntry.building,
-            ElectorateEntry.unit,
-            ElectorateEntry.room,
-        )
-        .outerjoin(
-            ElectorateEntry,
-            (ElectorateEntry.proposal_id == Vote.proposal_id)
-            & (ElectorateEntry.household_id == Vote.household_id),
-        )
-        .where(Vote.proposal_id.in_(proposal_ids))
-    )
-    for vid, pid, code, owner_key, area, building, unit, room in rows:
-        if code is None:
-            raise _Problem(f"vote #{vid} of proposal {pid} is not of a household in its electorate")
-        order = (part_key(building), part_key(unit), part_key(room))
-        voter = _Voter(vid, code, owner_key, int(area), order)
-        by_vote[vid] = voter
+    for pid, voter in _entries_of(session, Vote, proposal_ids, "vote"):
+        by_vote[voter.vote_id] = voter
         out[pid].append(voter)
     for vid, number, answer in session.execute(
         select(VoteAnswer.vote_id, VoteAnswer.question_number, VoteAnswer.answer).where(
@@ -282,10 +260,19 @@ def _attendees(session: Session, proposal_ids: list[int]) -> dict[int, list[_Vot
     out: dict[int, list[_Voter]] = defaultdict(list)
     if not proposal_ids:
         return out
+    for pid, attendee in _entries_of(session, HearingAttendance, proposal_ids, "attendance"):
+        out[pid].append(attendee)
+    return out
+
+
+def _entries_of(session: Session, model, proposal_ids: list[int], what: str):  # noqa: ANN001, ANN202
+    """(proposal id, _Voter) for each row of `model` (Vote, HearingAttendance: rows keyed by
+    proposal and household) with its household's frozen entry; a row whose household is
+    not in the electorate is a problem."""
     rows = session.execute(
         select(
-            HearingAttendance.id,
-            HearingAttendance.proposal_id,
+            model.id,
+            model.proposal_id,
             ElectorateEntry.code,
             ElectorateEntry.owner_key,
             ElectorateEntry.area,
@@ -295,19 +282,18 @@ def _attendees(session: Session, proposal_ids: list[int]) -> dict[int, list[_Vot
         )
         .outerjoin(
             ElectorateEntry,
-            (ElectorateEntry.proposal_id == HearingAttendance.proposal_id)
-            & (ElectorateEntry.household_id == HearingAttendance.household_id),
+            (ElectorateEntry.proposal_id == model.proposal_id)
+            & (ElectorateEntry.household_id == model.household_id),
         )
-        .where(HearingAttendance.proposal_id.in_(proposal_ids))
+        .where(model.proposal_id.in_(proposal_ids))
     )
-    for aid, pid, code, owner_key, area, building, unit, room in rows:
+    for row_id, pid, code, owner_key, area, building, unit, room in rows:
         if code is None:
             raise _Problem(
-                f"attendance #{aid} of proposal {pid} is not of a household in its electorate"
+                f"{what} #{row_id} of proposal {pid} is not of a household in its electorate"
             )
         order = (part_key(building), part_key(unit), part_key(room))
-        out[pid].append(_Voter(aid, code, owner_key, int(area), order))
-    return out
+        yield pid, _Voter(row_id, code, owner_key, int(area), order)
 
 
 def _recount_hearing(proposal: Proposal, present: list[_Voter]) -> dict:

@@ -644,15 +644,20 @@ def _result_body(doc: Notice, proposal: Proposal, view: dict) -> None:
                 size=9,
             )
     doc.heading(_("Participating units (room and area; no names)"), level=2)
-    units = [(u["code"], u["area"]) for u in view["units"]]
-    if not units:
+    units_table(doc, view["units"])
+
+
+def units_table(doc: Notice, units: list[dict]) -> None:
+    """The households of a posting as (code, area) cells, three a row read left to right:
+    a 400-unit list fits on a few pages. "None." when there are none."""
+    cells = [(u["code"], u["area"]) for u in units]
+    if not cells:
         doc.paragraph(_("None."))
         return
-    # Three units a row, read left to right: a 400-unit list fits on a few pages.
     per_row = 3
     rows = []
-    for i in range(0, len(units), per_row):
-        chunk = units[i : i + per_row]
+    for i in range(0, len(cells), per_row):
+        chunk = cells[i : i + per_row]
         chunk += [("", "")] * (per_row - len(chunk))
         rows.append([cell for unit in chunk for cell in unit])
     doc.table(

@@ -137,35 +137,10 @@ def aggregate(session: Session, proposal: Proposal) -> dict[str, list[QuestionCo
     return {"household": by_household, "owner": by_owner}
 
 
-def participating_units(session: Session, proposal: Proposal) -> list[dict]:
-    """The units that voted, or attended a hearing (room + area only: no names, no answers)."""
-    if proposal.route == "hearing":
-        return _sorted_units(_attending(session, proposal))
-    rows = session.execute(
-        select(
-            ElectorateEntry.code,
-            ElectorateEntry.area,
-            ElectorateEntry.building,
-            ElectorateEntry.unit,
-            ElectorateEntry.room,
-        )
-        .join(
-            Vote,
-            (Vote.proposal_id == ElectorateEntry.proposal_id)
-            & (Vote.household_id == ElectorateEntry.household_id),
-        )
-        .where(ElectorateEntry.proposal_id == proposal.id)
-    )
-    return _sorted_units(rows)
-
-
-def _sorted_units(rows) -> list[dict]:  # noqa: ANN001 - rows with code, area, building, unit, room
-    ordered = sorted(rows, key=lambda r: (part_key(r.building), part_key(r.unit), part_key(r.room)))
-    return [{"code": r.code, "area": rules.format_area(r.area)} for r in ordered]
-
-
-def _attending(session: Session, proposal: Proposal) -> list:
-    """The electorate entries of the households recorded as present at the hearing."""
+def entries_with(session: Session, proposal: Proposal, joined, *extra) -> list:  # noqa: ANN001
+    """The electorate entries (code, area, building, unit, room, then `extra` columns) of
+    the households that have a row in `joined` (Vote, HearingAttendance: a table keyed by
+    proposal and household) for this proposal."""
     return list(
         session.execute(
             select(
@@ -174,15 +149,34 @@ def _attending(session: Session, proposal: Proposal) -> list:
                 ElectorateEntry.building,
                 ElectorateEntry.unit,
                 ElectorateEntry.room,
+                *extra,
             )
             .join(
-                HearingAttendance,
-                (HearingAttendance.proposal_id == ElectorateEntry.proposal_id)
-                & (HearingAttendance.household_id == ElectorateEntry.household_id),
+                joined,
+                (joined.proposal_id == ElectorateEntry.proposal_id)
+                & (joined.household_id == ElectorateEntry.household_id),
             )
             .where(ElectorateEntry.proposal_id == proposal.id)
         )
     )
+
+
+def in_register_order(rows: list) -> list:
+    """Rows with building, unit and room, in natural register order."""
+    return sorted(rows, key=lambda r: (part_key(r.building), part_key(r.unit), part_key(r.room)))
+
+
+def participating_units(session: Session, proposal: Proposal) -> list[dict]:
+    """The units that voted, or attended a hearing (room + area only: no names, no answers)."""
+    rows = _attending(session, proposal) if proposal.route == "hearing" else entries_with(
+        session, proposal, Vote
+    )
+    return [{"code": r.code, "area": rules.format_area(r.area)} for r in in_register_order(rows)]
+
+
+def _attending(session: Session, proposal: Proposal) -> list:
+    """The electorate entries of the households recorded as present at the hearing."""
+    return entries_with(session, proposal, HearingAttendance)
 
 
 def compute(session: Session, proposal: Proposal) -> Tally:
