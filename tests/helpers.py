@@ -657,3 +657,21 @@ def assert_contract_shape(data: dict) -> None:
         assert [a["rule"] for a in q["advisory"]] == [r for r in RULES if r != p["rule"]]
         for a in q["advisory"]:
             assert set(a) == {"rule", "passed"} and isinstance(a["passed"], bool)
+
+
+class Clock:
+    """A settable clock for the app's CLOCK (and `now=` arguments): every app built with
+    it reads the same time; tests move it instead of sleeping."""
+
+    def __init__(self) -> None:
+        from residents_vote.models import utcnow
+
+        self.now = utcnow()
+
+    def __call__(self):  # noqa: ANN204 - a datetime
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        import datetime as dt
+
+        self.now += dt.timedelta(**delta)

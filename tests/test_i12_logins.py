@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import select
 
 from residents_vote import create_app
-from residents_vote.models import AuditEvent, User, utcnow
+from residents_vote.models import AuditEvent, User
 from residents_vote.services import passwords, users
 from residents_vote.services.errors import Invalid
 from tests.factories import committee_users, final_proposal, signing_community
 from tests.helpers import (
     PASSWORD,
     TEST_CONFIG,
+    Clock,
     committee_post,
     count,
     csrf_token,
@@ -31,15 +32,6 @@ from tests.helpers import (
 NEW_PASSWORD = "a brand new secret 42"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 @pytest.fixture

@@ -14,27 +14,16 @@ import pytest
 from sqlalchemy import select
 
 from residents_vote import create_app
-from residents_vote.models import AttemptFailure, Community, Vote, utcnow
+from residents_vote.models import AttemptFailure, Community, Vote
 from residents_vote.services import failures
 from tests import factories
-from tests.helpers import TEST_CONFIG, count, csrf_token, english, read, write
+from tests.helpers import TEST_CONFIG, Clock, count, csrf_token, english, read, write
 
 BOTH_AGREE = {"q1": "agree", "q2": "agree"}
 HOUSEHOLD = "1-1-101"  # phone ending 1234
 OFFICE = "幸福里社区居委会（幸福路 12 号一楼）"
 
 
-class Clock:
-    """A settable clock for CLOCK: every app built with it reads the same time."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 @pytest.fixture

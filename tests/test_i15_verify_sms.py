@@ -5,28 +5,18 @@ no phone: paper; refused while SMS_BACKEND is outbox."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 import pytest
 
 from residents_vote.messages import outbox
-from residents_vote.models import AuditEvent, Message, SmsCode, Vote, utcnow
+from residents_vote.models import AuditEvent, Message, SmsCode, Vote
 from tests import factories
-from tests.helpers import PROPOSAL_CREATE, cli, count, csrf_token, ok, read, refused
+from tests.helpers import PROPOSAL_CREATE, Clock, cli, count, csrf_token, ok, read, refused
 
 BOTH = {"q1": "agree", "q2": "agree"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += dt.timedelta(**delta)
 
 
 @pytest.fixture

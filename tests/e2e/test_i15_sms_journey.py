@@ -11,19 +11,13 @@ import json
 import pytest
 
 from residents_vote.messages import outbox
-from residents_vote.models import utcnow
+from tests.helpers import Clock
 
 from .browser import Requests, choose, make_vote, phone_context, receipt_text, screenshot
 
 pytestmark = pytest.mark.browser
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture
