@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 py=.venv/bin/python
 status=0
 for script in bench/startup.py bench/register_import.py bench/ballots.py bench/tally.py bench/dashboard.py bench/vote_load.py \
-  bench/scan_accuracy.py; do
+  bench/scan_accuracy.py bench/scan_upload.py; do
   [ -f "$script" ] || continue
   echo "=== $script"
   $py "$script" || status=1
