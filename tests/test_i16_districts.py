@@ -23,6 +23,7 @@ from tests.factories import (
     district_world,
     into_district,
 )
+from tests.helpers import PASSWORD as PASSWORD_OF_TESTS
 from tests.helpers import (
     cli,
     count,
@@ -406,3 +407,30 @@ def test_demo_has_a_district_and_a_city_login(app, runner):
     assert "幸福里小区" in html
     assert "和平里小区" in html, "the hearing-route community is in the same district (item 5)"
     assert count(app, User, User.role == "city") == 1
+
+
+def test_a_hearing_shows_its_attendance_not_votes_on_the_district_page(app, client):
+    """A hearing has no votes: its card counts the households present (and the days to
+    the hearing), found on the demo's district page."""
+    from residents_vote.models import Proposal
+    from residents_vote.services import hearings
+    from tests.factories import hearing_world
+
+    world = hearing_world(app, slug="hh")
+    district(app, "dh", "和区")
+    into_district(app, "hh", "dh")
+    with write(app) as s:
+        proposal = s.get(Proposal, world.proposal_id)
+        staff = s.scalar(select(User).where(User.username == world.staff))
+        hearings.record_attendance(s, proposal, ["1-1-101", "1-1-102"], by=staff)
+    with read(app) as s:
+        found = s.scalar(select(District).where(District.slug == "dh"))
+        row = districts.overview(s, found).communities[0].stages["application"]
+    assert row.hearing and row.voted == 2 and row.electorate >= 2
+    assert row.days_left is not None and 6 <= row.days_left <= 7
+    district_user(app, "dh-office", "dh")
+    client.set_cookie("lang", "en")
+    assert login(client, "dh-office", PASSWORD_OF_TESTS).status_code == 303
+    text = html_text(client.get("/district/dh").get_data(as_text=True))
+    assert "Hearing attendance 2 of" in text and "households present" in text
+    assert "Turnout" not in text

@@ -19,7 +19,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from .. import settings
-from ..models import Community, District, FilingSubmission, Proposal, User, Vote, utcnow
+from ..models import (
+    Community,
+    District,
+    FilingSubmission,
+    HearingAttendance,
+    Proposal,
+    User,
+    Vote,
+    utcnow,
+)
 from . import audit
 from .errors import N_, Conflict, Invalid, NotFound
 
@@ -162,6 +171,7 @@ class StageRow:
     target: dt.date | None
     target_days: int | None  # days to the campaign target (negative: past it)
     behind: bool
+    hearing: bool = False  # decided at a hearing: `voted` counts the households present
 
 
 @dataclass(frozen=True)
@@ -214,15 +224,19 @@ def _shown_status(proposal: Proposal, now: dt.datetime) -> str:
 
 
 def _turnout(session: Session, proposal_ids: list[int]) -> dict[int, int]:
+    """Households that voted, or (a hearing) were recorded present, per proposal."""
     if not proposal_ids:
         return {}
-    return dict(
-        session.execute(
-            select(Vote.proposal_id, func.count())
-            .where(Vote.proposal_id.in_(proposal_ids))
-            .group_by(Vote.proposal_id)
-        ).all()
-    )
+    counts: dict[int, int] = {}
+    for model in (Vote, HearingAttendance):
+        counts.update(
+            session.execute(
+                select(model.proposal_id, func.count())
+                .where(model.proposal_id.in_(proposal_ids))
+                .group_by(model.proposal_id)
+            ).all()
+        )
+    return counts
 
 
 def _stage_row(
@@ -241,8 +255,9 @@ def _stage_row(
             stage, "none", None, "", None, None, None, None, None, 0, 0, None, target,
             target_days, behind,
         )  # fmt: skip
+    hearing = proposal.route == "hearing"
     if status == "voting":
-        days_left = _days_until(proposal.closes_at, now)
+        days_left = _days_until(proposal.hearing_at if hearing else proposal.closes_at, now)
     elif status == "publicity":
         days_left = _days_until(proposal.objection_ends_at, now)
     else:
@@ -263,6 +278,7 @@ def _stage_row(
         target=target,
         target_days=target_days,
         behind=behind,
+        hearing=hearing,
     )
 
 
