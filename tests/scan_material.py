@@ -15,27 +15,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from residents_vote.pdf import BallotCommon, BallotPage
+from residents_vote.pdf import BallotPage
 from residents_vote.pdf.geometry import ANSWERS, BallotGeometry, Rect
+from tests.helpers import SAMPLE_BALLOT
 
-COMMON = BallotCommon(
-    community="柳州市城中区幸福里小区",
-    title="关于《幸福里小区老旧小区改造方案》的表决",
-    stage="改造方案",
-    questions=(
-        "是否同意《幸福里小区老旧小区改造方案》中的设计方案（含屋面防水、外立面整治、"
-        "雨污分流、加装电梯、停车位改造等内容）？",
-        "是否同意改造工程预算总额 1,286.40 万元，其中政府以奖代补 1,093.44 万元，"
-        "小区居民筹集 192.96 万元（按专有部分面积分摊）？",
-        "是否同意改造完成后由业主委员会选聘物业服务企业实施专业化物业管理？",
-    ),
-    opens="2026-12-01 09:00",
-    deadline="2026-12-15 18:00",
-    hand_in="幸福里社区居委会一楼服务大厅（工作日 8:30–17:30）",
-    organiser="幸福里社区居民委员会",
-    contact="0772-1234567",
-    rule="专有部分面积占总面积三分之二以上且户数占总户数三分之二以上的业主同意",
-)
+COMMON = SAMPLE_BALLOT
 
 
 def ballot_pages(n: int, *, share: bool = False) -> list[BallotPage]:

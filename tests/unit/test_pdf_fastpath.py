@@ -7,6 +7,7 @@ the fallback to the public path when the installed fpdf2 is another version.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import shutil
@@ -17,29 +18,17 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from residents_vote.pdf import BallotCommon, BallotPage, fastpath, public, render_ballots
-from tests.helpers import chinese_documents
+from residents_vote.pdf import BallotPage, fastpath, public, render_ballots
+from tests.helpers import SAMPLE_BALLOT, chinese_documents
 
 needs_tools = pytest.mark.skipif(
     shutil.which("pdftoppm") is None or shutil.which("zbarimg") is None,
     reason="needs poppler-utils and zbar-tools",
 )
 
-COMMON = BallotCommon(
-    community="柳州市城中区幸福里小区",
-    title="关于《幸福里小区老旧小区改造方案》的表决",
-    stage="改造方案",
-    questions=(
-        "是否同意《幸福里小区老旧小区改造方案》中的设计方案（含屋面防水、外立面整治、"
-        "雨污分流、加装电梯、停车位改造等内容）？",
-        "是否同意改造完成后由业主委员会选聘物业服务企业实施专业化物业管理？",
-    ),
-    opens="2026-12-01 09:00",
-    deadline="2026-12-15 18:00",
-    hand_in="幸福里社区居委会一楼服务大厅（工作日 8:30–17:30）",
-    organiser="幸福里社区居民委员会",
-    contact="0772-1234567",
-    rule="专有部分面积占总面积三分之二以上且户数占总户数三分之二以上的业主同意",
+COMMON = dataclasses.replace(
+    SAMPLE_BALLOT,
+    questions=SAMPLE_BALLOT.questions[::2],
     adoption="各事项均获通过的，本方案方为通过。",
 )
 
