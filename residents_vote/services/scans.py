@@ -519,10 +519,8 @@ def record_ok_pages(
                 continue
             now_reasons = _still_recordable(s, proposal, page)
             if now_reasons:
-                page.status = "review"
-                page.reasons = json.dumps(
-                    [c for c in scans.CODES if c in set(page_reasons(page)) | set(now_reasons)]
-                )
+                decision = scans.decide([*page_reasons(page), *now_reasons])
+                page.status, page.reasons = decision.status, json.dumps(list(decision.reasons))
                 held += 1
                 continue
             _record(s, proposal, batch, page, page_answers(page), user, now)
