@@ -223,3 +223,24 @@ def ballot_after(current: BallotStatus | str, event: BallotEvent | str) -> str:
             action=event.value,
         )
     return new.value
+
+
+# A filing package in the district's inbox waits until the district decides it: the
+# proposal's ACCEPT (filed) or RETURN (confirmed again; a resubmission is a new item).
+INBOX_ITEM_TRANSITIONS: dict[tuple[str, Action], str] = {
+    ("waiting", Action.ACCEPT): "accepted",
+    ("waiting", Action.RETURN): "returned",
+}
+
+
+def inbox_item_after(current: str, action: Action | str) -> str:
+    """The inbox item's status after the district's `action`, or Refused."""
+    action = Action(action)
+    new = INBOX_ITEM_TRANSITIONS.get((current, action))
+    if new is None:
+        raise Refused(
+            N_("A filing that is %(status)s cannot be decided again (%(action)s)"),
+            status=current,
+            action=action.value,
+        )
+    return new

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..domain.lifecycle import inbox_item_after
 from ..models import Community, District, FilingSubmission, Proposal, User, utcnow
 from . import audit, filing, proposals, users
 from .districts import can_see_district
@@ -164,7 +165,7 @@ def accept(
     _decider(proposal, item, by)
     move(proposal, Action.ACCEPT, now=now)
     proposal.filed_at = now
-    item.status = "accepted"
+    item.status = inbox_item_after(item.status, Action.ACCEPT)
     item.decided_by_id = by.id
     item.decided_at = now
     audit.record_for(
@@ -196,7 +197,7 @@ def give_back(
     item = _waiting(session, proposal, item_id)
     _decider(proposal, item, by)
     move(proposal, Action.RETURN, now=now)
-    item.status = "returned"
+    item.status = inbox_item_after(item.status, Action.RETURN)
     item.decided_by_id = by.id
     item.decided_at = now
     item.reason = reason

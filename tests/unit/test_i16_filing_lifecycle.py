@@ -55,3 +55,17 @@ def test_return_then_resubmit_then_accept():
     for action in (A.SUBMIT, A.RETURN, A.SUBMIT, A.ACCEPT):
         status = advance(status, action, PASSED)
     assert status is S.FILED
+
+
+@pytest.mark.parametrize(
+    ("action", "after"), [(Action.ACCEPT, "accepted"), (Action.RETURN, "returned")]
+)
+def test_a_waiting_inbox_item_is_decided_once(action, after):
+    from residents_vote.domain.lifecycle import inbox_item_after
+
+    assert inbox_item_after("waiting", action) == after
+    for decided in ("accepted", "returned"):
+        with pytest.raises(Refused):
+            inbox_item_after(decided, action)
+    with pytest.raises(Refused):
+        inbox_item_after("waiting", Action.SUBMIT)
