@@ -323,6 +323,35 @@ def scanned_batch(
         mark_page(image, dpi, geometry, rng, plan=plan, signed=signed)
         blob = flatbed(cut_stub(image, dpi, geometry, rng), rng, max_angle=2.0, quality=80)
         scanned.append(Image.open(io.BytesIO(blob)))
+    return pdf_of(*scanned, dpi=dpi)
+
+
+CLEAR_PLAN = {1: ("tick", "agree"), 2: ("cross", "oppose")}
+
+
+def marked(
+    page: tuple[np.ndarray, BallotGeometry],
+    plan: dict[int, tuple[str, ...]] | None = CLEAR_PLAN,
+    *,
+    dpi: float,
+    signed: bool = True,
+    seed: int = 1,
+) -> np.ndarray:
+    """A copy of a rendered ballot page (image, geometry) marked by `plan` (see mark_page),
+    its stub cut off, as a flatbed scanner would see it before noise."""
+    image, geometry = page
+    image = image.copy()
+    mark_page(image, dpi, geometry, np.random.default_rng(seed), plan=plan, signed=signed)
+    return cut_stub(image, dpi, geometry, np.random.default_rng(seed))
+
+
+def pdf_of(*images, dpi: float) -> bytes:
+    """Page images (arrays or PIL images) in one PDF, as a sheet-feeding scanner sends it."""
+    import io
+
+    from PIL import Image
+
+    pages = [Image.fromarray(i) if isinstance(i, np.ndarray) else i for i in images]
     out = io.BytesIO()
-    scanned[0].save(out, "PDF", save_all=True, append_images=scanned[1:], resolution=dpi)
+    pages[0].save(out, "PDF", save_all=True, append_images=pages[1:], resolution=dpi)
     return out.getvalue()

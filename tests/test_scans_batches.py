@@ -4,11 +4,10 @@ upload made twice records nothing twice."""
 
 from __future__ import annotations
 
-import io
+from functools import partial
 
 import numpy as np
 import pytest
-from PIL import Image
 from sqlalchemy import func, select
 
 from residents_vote.models import Attachment, AuditEvent, Community, ScanBatch, ScanPage, Vote
@@ -19,7 +18,6 @@ from tests import scan_material as sm
 from tests.helpers import read, write
 
 DPI = 200
-PLAN = {1: ("tick", "agree"), 2: ("cross", "oppose")}
 
 
 def print_ballots(app, proposal_id):
@@ -32,18 +30,8 @@ def print_ballots(app, proposal_id):
     return {i.code: (img, geo) for i, img in zip(issued, sm.render(pdf, DPI), strict=True)}
 
 
-def mark(page, plan=PLAN, *, signed=True, seed=1):
-    image, geo = page
-    image = image.copy()
-    sm.mark_page(image, DPI, geo, np.random.default_rng(seed), plan=plan, signed=signed)
-    return sm.cut_stub(image, DPI, geo, np.random.default_rng(seed))
-
-
-def as_pdf(*images) -> bytes:
-    out = io.BytesIO()
-    pils = [Image.fromarray(i) for i in images]
-    pils[0].save(out, "PDF", save_all=True, append_images=pils[1:], resolution=DPI)
-    return out.getvalue()
+mark = partial(sm.marked, dpi=DPI)
+as_pdf = partial(sm.pdf_of, dpi=DPI)
 
 
 def store(app):

@@ -7,12 +7,11 @@ revoked and already-voted; the page's marks decide the rest.
 
 from __future__ import annotations
 
-import io
 import json
+from functools import partial
 
 import numpy as np
 import pytest
-from PIL import Image
 from sqlalchemy import select
 
 from residents_vote.models import Ballot
@@ -22,7 +21,6 @@ from tests import scan_material as sm
 from tests.helpers import cli, ok, write
 
 DPI = 200
-PLAN = {1: ("tick", "agree"), 2: ("cross", "oppose")}
 
 
 def print_ballots(app, proposal_id, codes=None):
@@ -40,18 +38,8 @@ def print_ballots(app, proposal_id, codes=None):
     return {i.code: (img, geo) for i, img in zip(issued, images, strict=True)}
 
 
-def mark(page, plan=PLAN, *, signed=True, seed=1):
-    image, geo = page
-    image = image.copy()
-    sm.mark_page(image, DPI, geo, np.random.default_rng(seed), plan=plan, signed=signed)
-    return sm.cut_stub(image, DPI, geo, np.random.default_rng(seed))
-
-
-def as_pdf(*images) -> bytes:
-    out = io.BytesIO()
-    pils = [Image.fromarray(i) for i in images]
-    pils[0].save(out, "PDF", save_all=True, append_images=pils[1:], resolution=DPI)
-    return out.getvalue()
+mark = partial(sm.marked, dpi=DPI)
+as_pdf = partial(sm.pdf_of, dpi=DPI)
 
 
 def read_pages(app, proposal_id, files):
