@@ -16,7 +16,7 @@ from residents_vote.domain import periods
 from residents_vote.services import proposals, results
 from residents_vote.services.errors import Conflict, Invalid
 from tests import factories
-from tests.helpers import cli, login, read, refused, write
+from tests.helpers import TEST_CONFIG, cli, login, read, refused, write
 
 SH = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC
@@ -182,15 +182,7 @@ def test_the_migration_turns_stored_zero_objection_days_into_one(database_url):
     from residents_vote import create_app
     from residents_vote.cli import alembic_config
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "DATABASE_URL": database_url,
-            "PASSWORD_HASH": "pbkdf2:sha256:1000",
-            "RATELIMIT_ENABLED": False,
-        }
-    )
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
     engine = app.extensions["rv_db"].engine
     try:
         with app.app_context():

@@ -1,4 +1,4 @@
-"""Migration 0008_districts on a database that holds data: on SQLite, rebuilding
+"""Migration 0011_districts on a database that holds data: on SQLite, rebuilding
 `community` and `user_account` (batch mode) must not trip the foreign keys of the rows
 pointing at them, and every reference survives, up and down."""
 
@@ -9,18 +9,11 @@ from sqlalchemy import text
 
 from residents_vote import create_app
 from residents_vote.cli import alembic_config
+from tests.helpers import TEST_CONFIG
 
 
 def test_upgrade_and_downgrade_with_rows_pointing_at_the_rebuilt_tables(database_url):
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-secret-key-not-for-production",
-            "DATABASE_URL": database_url,
-            "PASSWORD_HASH": "pbkdf2:sha256:1000",
-            "RATELIMIT_ENABLED": False,
-        }
-    )
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url})
     engine = app.extensions["rv_db"].engine
     try:
         with app.app_context():
