@@ -120,6 +120,23 @@ def local_iso(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
+def community_with_register(
+    live: LiveApp, slug: str, name: str, rows=TINY_REGISTER, *options: str  # noqa: ANN001
+) -> Path:
+    """`community create` (with the office and any further options) and `households import`
+    of `rows` through the command line; the community's work folder."""
+    work = live.workdir / slug
+    work.mkdir()
+    live.cli("community", "create", slug, "--name", name, "--office", OFFICE, *options)
+    register = work / "register.csv"
+    with register.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["楼栋", "单元", "房号", "专有部分面积", "业主姓名", "电话"])
+        writer.writerows(rows)
+    live.cli("households", "import", slug, str(register))
+    return work
+
+
 def make_vote(
     live: LiveApp,
     *,
@@ -132,20 +149,9 @@ def make_vote(
     """A community with a tiny register and an open vote; ballots printed to a PDF."""
     n = next(_counter)
     slug = f"e2e{n}"
-    work = live.workdir / slug
-    work.mkdir()
-    live.cli(
-        "community", "create", slug, "--name", f"幸福里小区{n}期", "--office", OFFICE,
-        "--contact", "0772-1234567",
-    )  # fmt: skip
-    register = work / "register.csv"
-    with register.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["楼栋", "单元", "房号", "专有部分面积", "业主姓名", "电话"])
-        writer.writerows(
-            (b, u, r, a, name, phone) for b, u, r, a, name, phone in TINY_REGISTER[:households]
-        )
-    live.cli("households", "import", slug, str(register))
+    work = community_with_register(
+        live, slug, f"幸福里小区{n}期", TINY_REGISTER[:households], "--contact", "0772-1234567"
+    )
     args = ["proposal", "create", slug, "--title", "幸福里小区老旧小区改造方案表决"]
     args += ["--stage", "design", "--body", BODY, "--objection-days", str(objection_days)]
     args += ["--verify", verify]

@@ -8,7 +8,6 @@ a committee member signs and the application is confirmed. Screens at 390×844.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import re
@@ -20,7 +19,7 @@ from sqlalchemy import update
 from residents_vote import db as dbmod
 from residents_vote.models import Proposal
 
-from .browser import OFFICE, PASSWORD, TINY_REGISTER, screenshot
+from .browser import PASSWORD, TINY_REGISTER, community_with_register, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -51,19 +50,11 @@ def _phone(browser, live):
 
 def test_a_hearing_from_the_draft_to_the_signature(browser, live):
     slug = "hearing1"
-    work = live.workdir / slug
-    work.mkdir()
-    live.cli("community", "create", slug, "--name", "和平里小区", "--office", OFFICE)
+    work = community_with_register(live, slug, "和平里小区")
     live.cli("user", "create", "hstaff", "--role", "staff", "--community", slug,
              input=PASSWORD + "\n")  # fmt: skip
     live.cli("user", "create", "hsign", "--role", "committee", "--community", slug,
              input=PASSWORD + "\n")  # fmt: skip
-    register = work / "register.csv"
-    with register.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["楼栋", "单元", "房号", "专有部分面积", "业主姓名", "电话"])
-        writer.writerows(TINY_REGISTER)
-    live.cli("households", "import", slug, str(register))
     codes = [f"{b}-{u}-{r}" for b, u, r, *_ in TINY_REGISTER]
 
     context = _phone(browser, live)

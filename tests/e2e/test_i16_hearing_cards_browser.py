@@ -9,31 +9,28 @@ page then says so. Screens at 390×844.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from .browser import OFFICE, PASSWORD, TINY_REGISTER, phone_context, qr_link, screenshot
+from .browser import (
+    PASSWORD,
+    community_with_register,
+    phone_context,
+    qr_link,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
 
 def test_staff_phone_records_attendance_from_a_card(browser, live):
     slug = "hearing-cards"
-    work = live.workdir / slug
-    work.mkdir()
-    live.cli("community", "create", slug, "--name", "和平里小区", "--office", OFFICE)
+    work = community_with_register(live, slug, "和平里小区")
     live.cli("user", "create", "cstaff", "--role", "staff", "--community", slug,
              input=PASSWORD + "\n")  # fmt: skip
-    register = work / "register.csv"
-    with register.open("w", encoding="utf-8", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["楼栋", "单元", "房号", "专有部分面积", "业主姓名", "电话"])
-        writer.writerows(TINY_REGISTER)
-    live.cli("households", "import", slug, str(register))
     when = (dt.datetime.now(dt.UTC) + dt.timedelta(days=7)).isoformat(timespec="minutes")
     out = live.cli(
         "proposal", "create", slug, "--title", "和平里小区申请老旧小区改造",
