@@ -172,14 +172,7 @@ def how_to_object(proposal: Proposal) -> str:
 
 
 def results_notice(session: Session, proposal: Proposal) -> Notice:
-    community = proposal.community
-    view = notices.view_model(proposal, results.published_json(session, proposal))
-    doc = Notice(str(NAMES["results"]), footer=community.name)
-    doc.heading(f"{community.name} {NAMES['results']}")
-    doc.paragraph(
-        _("Result revision %(n)s, published %(at)s", n=view["revision"], at=view["published"]),
-        size=9,
-    )
+    doc, view = notices.revision_document(session, proposal, NAMES["results"])
     doc.paragraph(notices.objection_period_text(view), bold=True)
     _result_body(doc, proposal, view)
     doc.heading(_("Objections"), level=2)
@@ -193,14 +186,7 @@ def results_notice(session: Session, proposal: Proposal) -> Notice:
 
 
 def final_notice(session: Session, proposal: Proposal) -> Notice:
-    community = proposal.community
-    view = notices.view_model(proposal, results.published_json(session, proposal))
-    doc = Notice(str(NAMES["final"]), footer=community.name)
-    doc.heading(f"{community.name} {NAMES['final']}")
-    doc.paragraph(
-        _("Result revision %(n)s, published %(at)s", n=view["revision"], at=view["published"]),
-        size=9,
-    )
+    doc, view = notices.revision_document(session, proposal, NAMES["final"])
     doc.paragraph(notices.final_statement(view), bold=True)
     doc.heading(_("Objections and how they were resolved"), level=2)
     items = notices.resolutions(session, proposal)

@@ -668,15 +668,22 @@ def units_table(doc: Notice, units: list[dict]) -> None:
     )
 
 
-def results_notice(session: Session, proposal: Proposal) -> Notice:
+def revision_document(session: Session, proposal: Proposal, name: object) -> tuple[Notice, dict]:
+    """A posting of the published result (`name`: its title): the document opened with the
+    community's heading and the revision line, and the view model of the revision."""
     community = proposal.community
     view = view_model(proposal, results.published_json(session, proposal))
-    doc = Notice(str(STAGE_NAMES["results"]), footer=community.name)
-    doc.heading(f"{community.name} {STAGE_NAMES['results']}")
+    doc = Notice(str(name), footer=community.name)
+    doc.heading(f"{community.name} {name}")
     doc.paragraph(
         _("Result revision %(n)s, published %(at)s", n=view["revision"], at=view["published"]),
         size=9,
     )
+    return doc, view
+
+
+def results_notice(session: Session, proposal: Proposal) -> Notice:
+    doc, view = revision_document(session, proposal, STAGE_NAMES["results"])
     doc.paragraph(objection_period_text(view), bold=True)
     _result_body(doc, proposal, view)
     _objection_block(doc, proposal, view)
@@ -735,14 +742,7 @@ def final_statement(view: dict) -> str:
 
 
 def final_notice(session: Session, proposal: Proposal) -> Notice:
-    community = proposal.community
-    view = view_model(proposal, results.published_json(session, proposal))
-    doc = Notice(str(STAGE_NAMES["final"]), footer=community.name)
-    doc.heading(f"{community.name} {STAGE_NAMES['final']}")
-    doc.paragraph(
-        _("Result revision %(n)s, published %(at)s", n=view["revision"], at=view["published"]),
-        size=9,
-    )
+    doc, view = revision_document(session, proposal, STAGE_NAMES["final"])
     doc.paragraph(final_statement(view), bold=True)
     doc.heading(_("Objections and how they were resolved"), level=2)
     items = resolutions(session, proposal)
